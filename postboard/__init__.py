@@ -1,0 +1,1 @@
+"""Postboard: real-time, event-driven posting and notification dashboard."""

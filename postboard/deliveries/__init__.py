@@ -1,0 +1,1 @@
+"""The delivery log: one row per (post, recipient, channel) and its outcome."""

@@ -1,0 +1,1 @@
+"""`make dev`: every process of Postboard in one terminal."""

@@ -1,0 +1,136 @@
+"""Start and supervise every process of a dev stack; stop them all on Ctrl-C."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from postboard.dev.services import free_port, redis_command, sink_command, wait_for_port
+from postboard.settings import ROOT, get_settings
+
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class Stack:
+    """The processes of one dev stack, each in its own process group."""
+
+    env: dict[str, str]
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    where: list[tuple[str, str]] = field(default_factory=list)
+
+    def start(self, name: str, cmd: list[str], *, log: Path | None = None) -> None:
+        """Start one process; its output goes to the terminal or to `log`."""
+        out = log.open("ab") if log else None
+        self.procs[name] = subprocess.Popen(
+            cmd, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT if out else None,
+            start_new_session=True,
+        )
+
+    def stop(self, timeout: float = 8.0) -> None:
+        """SIGTERM every process group, then SIGKILL what is left after `timeout`."""
+        for proc in self.procs.values():
+            _signal_group(proc, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for proc in self.procs.values():
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+        for proc in self.procs.values():
+            _signal_group(proc, signal.SIGKILL)
+            proc.wait()
+
+    def dead(self) -> str | None:
+        """Return the name of a process that exited, if any."""
+        return next((name for name, p in self.procs.items() if p.poll() is not None), None)
+
+
+def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _child_env(frontend_port: int, backend_port: int) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("REFLEX_USE_NPM", "1")
+    env["FRONTEND_PORT"], env["BACKEND_PORT"] = str(frontend_port), str(backend_port)
+    env.setdefault("API_URL", f"http://localhost:{backend_port}")
+    env.setdefault("APP_URL", f"http://localhost:{frontend_port}")
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _configured(name: str) -> bool:
+    # Set in the environment or in `.env`: the user chose a real service.
+    return name.lower() in get_settings().model_fields_set
+
+
+def start_stack(*, frontend_port: int = 3000, backend_port: int = 8000, workers: int = 1,
+                logs: Path | None = None) -> Stack:
+    """Start Redis and the sink when unconfigured, migrate, then web, workers and scheduler."""
+    var = ROOT / "var"
+    var.mkdir(exist_ok=True)
+    stack = Stack(env=_child_env(frontend_port, backend_port))
+    log = (lambda n: logs / f"{n}.log") if logs else (lambda n: var / f"{n}.log")
+    if not _configured("REDIS_URL"):
+        port = free_port(6390)
+        stack.start("redis", redis_command(port=port, data_dir=var / "redis"), log=log("redis"))
+        stack.env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
+        wait_for_port(port)
+        stack.where.append(("redis (embedded)", stack.env["REDIS_URL"]))
+    if not _configured("SMTP_HOST"):
+        port = free_port(8025)
+        folder = Path(stack.env.get("MAILBOX_DIR", str(get_settings().mailbox_dir)))
+        stack.start("smtp-sink", sink_command(port=port, folder=folder), log=log("smtp-sink"))
+        stack.env["SMTP_HOST"], stack.env["SMTP_PORT"] = "127.0.0.1", str(port)
+        wait_for_port(port)
+        stack.where.append(("smtp sink (aiosmtpd)", f"127.0.0.1:{port} → {folder}"))
+    subprocess.run([str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=stack.env, check=True)
+    taskiq = str(BIN / "taskiq")
+    for queue, concurrency in (("emails", 8), ("notifications", 4)):
+        stack.start(f"worker-{queue}", [taskiq, "worker", f"tasks.brokers:{queue}_broker", "tasks.posts",
+                                        "tasks.relay", "--workers", str(workers),
+                                        "--max-async-tasks", str(concurrency)], log=logs and log(queue))
+        stack.where.append((f"worker {queue}", f"taskiq worker, queue {queue!r}"))
+    stack.start("scheduler", [taskiq, "scheduler", "tasks.scheduler:scheduler", "tasks.relay", "tasks.posts"],
+                log=logs and log("scheduler"))
+    stack.where.append(("scheduler", "taskiq scheduler (outbox relay every 30 s)"))
+    stack.start("web", [str(BIN / "reflex"), "run", "--env", "dev", "--loglevel", "warning"],
+                log=logs and log("web"))
+    stack.where.append(("web UI", f"http://localhost:{frontend_port}"))
+    stack.where.append(("backend + API", f"http://localhost:{backend_port}  (/api/docs)"))
+    return stack
+
+
+def run_dev() -> int:
+    """`make dev`: run the stack in the foreground until Ctrl-C or a process dies."""
+    stack = start_stack()
+    print("\nPostboard is starting:")
+    for name, where in stack.where:
+        print(f"  {name:<22} {where}")
+    print("Ctrl-C stops everything.\n", flush=True)
+    stopping = False
+
+    def _stop(_sig: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    code = 0
+    while not stopping:
+        if (name := stack.dead()) is not None:
+            print(f"\n{name} exited ({stack.procs[name].returncode}); stopping the rest.", file=sys.stderr)
+            code = 1
+            break
+        time.sleep(0.5)
+    print("Stopping…", flush=True)
+    stack.stop()
+    return code

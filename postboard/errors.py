@@ -1,0 +1,21 @@
+"""Domain errors, raised by services and translated by adapters."""
+
+
+class PostboardError(Exception):
+    """Base of every error a service raises on purpose."""
+
+
+class ValidationFailed(PostboardError):
+    """Input was refused; `errors` maps each field to a message a person can read."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+class NotFound(PostboardError):
+    """The thing asked for does not exist."""
+
+
+class Forbidden(PostboardError):
+    """The user may not do this."""

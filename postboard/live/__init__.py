@@ -1,0 +1,1 @@
+"""Live push: small messages on Redis pub/sub, fanned out to open tabs."""

@@ -1,0 +1,79 @@
+"""Pub/sub port: publish a message, subscribe to a channel (Redis or in-memory)."""
+
+import asyncio
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Protocol
+
+from redis.asyncio import Redis
+
+
+class Bus(Protocol):
+    """Publishes text messages on named channels."""
+
+    async def publish(self, channel: str, message: str) -> None:
+        """Publish one message."""
+        ...
+
+
+class RedisBus:
+    """Redis pub/sub."""
+
+    def __init__(self, url: str) -> None:
+        self._redis = Redis.from_url(url, socket_connect_timeout=3, health_check_interval=30)
+
+    async def publish(self, channel: str, message: str) -> None:
+        """Publish one message on a Redis channel."""
+        await self._redis.publish(channel, message)
+
+    @asynccontextmanager
+    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[str]]:
+        """Yield an iterator of the channel's messages while subscribed."""
+        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        await pubsub.subscribe(channel)
+        try:
+            yield self._messages(pubsub)
+        finally:
+            await pubsub.unsubscribe(channel)
+            await pubsub.aclose()
+
+    @staticmethod
+    async def _messages(pubsub: object) -> AsyncIterator[str]:
+        async for item in pubsub.listen():  # type: ignore[attr-defined]
+            if item.get("type") == "message":
+                data = item["data"]
+                yield data.decode() if isinstance(data, bytes) else str(data)
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        await self._redis.aclose()
+
+
+class MemoryBus:
+    """Test twin: delivers to in-process subscribers and keeps a log."""
+
+    def __init__(self) -> None:
+        self.published: list[tuple[str, str]] = []
+        self._queues: dict[str, list[asyncio.Queue[str]]] = defaultdict(list)
+
+    async def publish(self, channel: str, message: str) -> None:
+        """Record and deliver one message."""
+        self.published.append((channel, message))
+        for queue in self._queues[channel]:
+            queue.put_nowait(message)
+
+    @asynccontextmanager
+    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[str]]:
+        """Yield an iterator of the channel's messages while subscribed."""
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        self._queues[channel].append(queue)
+
+        async def messages() -> AsyncIterator[str]:
+            while True:
+                yield await queue.get()
+
+        try:
+            yield messages()
+        finally:
+            self._queues[channel].remove(queue)

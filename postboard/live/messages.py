@@ -1,0 +1,28 @@
+"""The messages that travel on live channels: small, typed, never whole rows."""
+
+from pydantic import BaseModel
+
+from postboard.posts.models import PostView
+
+
+class LivePost(BaseModel):
+    """A post just published: enough for a toast, a feed row and the badge."""
+
+    id: int
+    title: str
+    author: str
+    excerpt: str
+    created_at: str
+    url: str
+
+    @classmethod
+    def from_post(cls, post: PostView, *, url: str) -> "LivePost":
+        """Build the live message for a post."""
+        return cls(
+            id=post.id,
+            title=post.title,
+            author=post.author_name,
+            excerpt=post.excerpt,
+            created_at=post.created_at.isoformat(),
+            url=url,
+        )

@@ -1,0 +1,88 @@
+"""Render a post's email once; each recipient only swaps two header values."""
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from fastapi_mail import ConnectionConfig, FastMail, MessageSchema, MessageType, MultipartSubtypeEnum
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from postboard.posts.models import PostView
+from postboard.settings import Settings
+
+TEMPLATES = Path(__file__).parent / "templates"
+_RCPT = "rcpt-placeholder@postboard.invalid"
+_MSGID = b"<msgid-placeholder@postboard.invalid>"
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    """A MIME message built once, with slots for the recipient and the Message-ID."""
+
+    subject: str
+    sender: str
+    raw: bytes
+
+    def for_recipient(self, *, address: str, message_id: str) -> bytes:
+        """Return the message bytes addressed to one recipient."""
+        return self.raw.replace(_RCPT.encode(), address.encode()).replace(_MSGID, message_id.encode())
+
+
+@lru_cache
+def _templates() -> Environment:
+    # Autoescape HTML so a title like `<img onerror=...>` arrives as text.
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+    )
+
+
+def _connection(settings: Settings) -> ConnectionConfig:
+    return ConnectionConfig(
+        MAIL_USERNAME=settings.smtp_username,
+        MAIL_PASSWORD=settings.smtp_password,
+        MAIL_FROM=settings.mail_from,
+        MAIL_FROM_NAME=settings.mail_from_name,
+        MAIL_PORT=settings.smtp_port,
+        MAIL_SERVER=settings.smtp_host,
+        MAIL_STARTTLS=settings.smtp_starttls,
+        MAIL_SSL_TLS=settings.smtp_ssl,
+        USE_CREDENTIALS=bool(settings.smtp_username),
+    )
+
+
+def post_url(settings: Settings, post_id: int) -> str:
+    """Return the absolute link to a post."""
+    return f"{settings.app_url.rstrip('/')}/posts/{post_id}"
+
+
+async def render_post_email(post: PostView, *, settings: Settings) -> RenderedEmail:
+    """Build the post's HTML + text message once (fastapi-mail makes the MIME)."""
+    context = {
+        "title": post.title,
+        "author": post.author_name,
+        "content": post.content,
+        "url": post_url(settings, post.id),
+    }
+    env = _templates()
+    html = env.get_template("post_published.html").render(context)
+    text = env.get_template("post_published.txt").render(context)
+    subject = f"New post: {post.title}"
+    schema = MessageSchema(
+        subject=subject,
+        recipients=[_RCPT],
+        body=html,
+        alternative_body=text,
+        subtype=MessageType.html,
+        multipart_subtype=MultipartSubtypeEnum.alternative,
+    )
+    message = await FastMail(_connection(settings)).get_message(schema)
+    del message["Message-ID"]
+    message["Message-ID"] = _MSGID.decode()
+    return RenderedEmail(subject=subject, sender=settings.mail_from, raw=message.as_bytes())
+
+
+def message_id(*, post_id: int, user_id: int, domain: str = "postboard") -> str:
+    """Return a stable Message-ID, so a re-sent copy is recognisable as the same mail."""
+    return f"<post-{post_id}.user-{user_id}@{domain}>"

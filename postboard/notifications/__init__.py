@@ -1,0 +1,1 @@
+"""In-app notifications: the inbox, unread counts, mark read."""

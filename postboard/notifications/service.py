@@ -1,0 +1,89 @@
+"""Notification verbs: fan a post out to every inbox, list, count, mark read."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import exists, func, insert, literal, update
+from sqlmodel import Session, col, select
+
+from postboard.notifications.models import Notification
+from postboard.posts.models import PostView
+from postboard.users.models import User, utcnow
+
+
+@dataclass(frozen=True)
+class UnreadSummary:
+    """A user's unread count and the newest post it already includes."""
+
+    count: int
+    newest_post_id: int
+
+
+def create_for_post(session: Session, *, post: PostView, url: str) -> int:
+    """Insert one notification per user for a post (skipping any that exist); return how many."""
+    already = exists().where(
+        col(Notification.user_id) == col(User.id), col(Notification.post_id) == post.id
+    )
+    rows = select(
+        col(User.id),
+        literal(post.id),
+        literal(post.title),
+        literal(f"{post.author_name}: {post.excerpt}"[:500]),
+        literal(url),
+        literal(utcnow()),
+    ).where(~already)
+    statement = insert(Notification).from_select(
+        ["user_id", "post_id", "title", "body", "url", "created_at"], rows
+    )
+    result = session.execute(statement)
+    session.commit()
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def list_for_user(
+    session: Session, *, user_id: int, limit: int = 50, before_id: int | None = None
+) -> Sequence[Notification]:
+    """Return a user's notifications newest first, one keyset page at a time."""
+    query = select(Notification).where(Notification.user_id == user_id)
+    if before_id is not None:
+        query = query.where(col(Notification.id) < before_id)
+    return session.exec(query.order_by(col(Notification.id).desc()).limit(limit)).all()
+
+
+def unread_summary(session: Session, *, user_id: int) -> UnreadSummary:
+    """Return the exact unread count and the newest post id the inbox holds."""
+    count = session.exec(
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == user_id, col(Notification.read_at).is_(None))
+    ).one()
+    newest = session.exec(
+        select(func.max(Notification.post_id)).where(Notification.user_id == user_id)
+    ).one()
+    return UnreadSummary(count=count, newest_post_id=newest or 0)
+
+
+def mark_read(session: Session, *, user_id: int, notification_id: int) -> bool:
+    """Mark one of the user's notifications read; return whether it was unread."""
+    result = session.execute(
+        update(Notification)
+        .where(
+            col(Notification.id) == notification_id,
+            col(Notification.user_id) == user_id,
+            col(Notification.read_at).is_(None),
+        )
+        .values(read_at=utcnow())
+    )
+    session.commit()
+    return bool(getattr(result, "rowcount", 0))
+
+
+def mark_all_read(session: Session, *, user_id: int) -> int:
+    """Mark every unread notification of a user read; return how many."""
+    result = session.execute(
+        update(Notification)
+        .where(col(Notification.user_id) == user_id, col(Notification.read_at).is_(None))
+        .values(read_at=utcnow())
+    )
+    session.commit()
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,1 @@
+"""Transactional outbox: work to hand to the job queue, written with its cause."""

@@ -1,0 +1,59 @@
+"""Outbox verbs: dispatch now, or leave for the relay when the queue is down."""
+
+import logging
+from collections.abc import Sequence
+from typing import Protocol
+
+from sqlmodel import Session, col, select
+
+from postboard.outbox.models import OutboxEvent
+from postboard.users.models import utcnow
+
+log = logging.getLogger(__name__)
+
+
+class Dispatcher(Protocol):
+    """Hands an outbox event to the job queue (Taskiq in production, a list in tests)."""
+
+    async def dispatch(self, event: OutboxEvent) -> None:
+        """Enqueue the jobs an event stands for; raise if the queue is unreachable."""
+        ...
+
+
+async def dispatch_event(session: Session, *, event: OutboxEvent, dispatcher: Dispatcher) -> bool:
+    """Dispatch one outbox event and record the outcome; return whether it went out."""
+    try:
+        await dispatcher.dispatch(event)
+    except Exception as exc:  # noqa: BLE001 - any queue failure leaves the row for the relay
+        log.warning("outbox event %s not dispatched: %s", event.id, exc)
+        event.attempts += 1
+        event.last_error = f"{type(exc).__name__}: {exc}"[:500]
+        session.add(event)
+        session.commit()
+        return False
+    event.attempts += 1
+    event.dispatched_at = utcnow()
+    event.last_error = None
+    session.add(event)
+    session.commit()
+    return True
+
+
+def pending_events(session: Session, *, limit: int = 100) -> Sequence[OutboxEvent]:
+    """Return outbox events not yet handed to the queue, oldest first."""
+    return session.exec(
+        select(OutboxEvent)
+        .where(col(OutboxEvent.dispatched_at).is_(None))
+        .order_by(col(OutboxEvent.id))
+        .limit(limit)
+    ).all()
+
+
+async def relay_pending(session: Session, *, dispatcher: Dispatcher) -> int:
+    """Dispatch every pending outbox event; return how many went out."""
+    sent = 0
+    for event in pending_events(session):
+        if not await dispatch_event(session, event=event, dispatcher=dispatcher):
+            break
+        sent += 1
+    return sent

@@ -1,0 +1,35 @@
+"""The Reflex app: wires pages, the live hub and the HTTP API; nothing else lives here."""
+
+import reflex as rx
+
+from postboard.web import routes
+from postboard.web.api import create_api
+from postboard.web.live_hub import hub
+from postboard.web.pages.auth import AuthFormState, login_page, register_page
+from postboard.web.pages.dashboard import FeedState, dashboard_page
+from postboard.web.pages.mailbox import MailboxState, mailbox_page
+from postboard.web.pages.notifications import InboxState, notifications_page
+from postboard.web.pages.post import PostState, post_page
+from postboard.web.pages.users import UsersState, users_page
+from postboard.web.state import AppState
+
+app = rx.App(
+    theme=rx.theme(accent_color="indigo", gray_color="slate", radius="medium"),
+    api_transformer=create_api(),
+    toaster=rx.toast.provider(position="top-right", rich_colors=True),
+)
+hub.state_key = AppState.get_full_name()
+app.register_lifespan_task(hub.run)
+
+app.add_page(dashboard_page, route=routes.HOME, title="Postboard", on_load=[AppState.require_user, FeedState.load])
+app.add_page(login_page, route=routes.LOGIN, title="Sign in · Postboard",
+             on_load=[AuthFormState.clear_errors, AppState.redirect_if_signed_in])
+app.add_page(register_page, route=routes.REGISTER, title="Create account · Postboard",
+             on_load=[AuthFormState.clear_errors, AppState.redirect_if_signed_in])
+app.add_page(notifications_page, route=routes.NOTIFICATIONS, title="Notifications · Postboard",
+             on_load=[AppState.require_user, InboxState.load])
+app.add_page(post_page, route=routes.POST, title="Post · Postboard", on_load=[AppState.require_user, PostState.load])
+app.add_page(mailbox_page, route=routes.MAILBOX, title="Mailbox · Postboard",
+             on_load=[AppState.require_admin, MailboxState.load])
+app.add_page(users_page, route=routes.USERS, title="Users · Postboard",
+             on_load=[AppState.require_admin, UsersState.load])

@@ -1,0 +1,1 @@
+"""Posts: publishing, the feed, one post."""

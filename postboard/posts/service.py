@@ -1,0 +1,96 @@
+"""Post verbs: validate, publish (post + outbox in one transaction), read the feed."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+
+from postboard.errors import Forbidden, NotFound, ValidationFailed
+from postboard.outbox.models import OutboxEvent
+from postboard.outbox.service import Dispatcher, dispatch_event
+from postboard.posts.models import CONTENT_MAX, TITLE_MAX, Post, PostView, excerpt
+from postboard.users.models import Role, User
+
+POST_CREATED = "post.created"
+PUBLISHERS = frozenset({Role.ADMIN, Role.EDITOR})
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What publishing did: the post, and whether its jobs are already queued."""
+
+    post: Post
+    queued_now: bool
+
+
+def validate_post(*, title: str, content: str) -> dict[str, str]:
+    """Return field → message for everything wrong with a post."""
+    errors: dict[str, str] = {}
+    if not title.strip():
+        errors["title"] = "Title is required"
+    elif len(title.strip()) > TITLE_MAX:
+        errors["title"] = f"Title must be at most {TITLE_MAX} characters"
+    if not content.strip():
+        errors["content"] = "Content is required"
+    elif len(content) > CONTENT_MAX:
+        errors["content"] = f"Content must be at most {CONTENT_MAX:,} characters"
+    return errors
+
+
+def create_post(session: Session, *, author: User, title: str, content: str) -> tuple[Post, OutboxEvent]:
+    """Store a post and its `post.created` outbox event in one transaction."""
+    if author.role not in PUBLISHERS:
+        raise Forbidden("Only admins and editors can publish")
+    errors = validate_post(title=title, content=content)
+    if errors:
+        raise ValidationFailed(errors)
+    assert author.id is not None
+    post = Post(title=title.strip(), content=content.strip(), author_id=author.id)
+    session.add(post)
+    session.flush()
+    assert post.id is not None
+    event = OutboxEvent(kind=POST_CREATED, payload={"post_id": post.id})
+    session.add(event)
+    session.commit()
+    return post, event
+
+
+async def publish(
+    session: Session, *, author: User, title: str, content: str, dispatcher: Dispatcher
+) -> PublishResult:
+    """Publish a post: store it with its outbox event, then hand the event to the queue."""
+    post, event = create_post(session, author=author, title=title, content=content)
+    queued = await dispatch_event(session, event=event, dispatcher=dispatcher)
+    return PublishResult(post=post, queued_now=queued)
+
+
+def _view(post: Post, author_name: str) -> PostView:
+    assert post.id is not None
+    return PostView(
+        id=post.id,
+        title=post.title,
+        content=post.content,
+        excerpt=excerpt(post.content),
+        author_id=post.author_id,
+        author_name=author_name,
+        created_at=post.created_at,
+    )
+
+
+def get_post(session: Session, *, post_id: int) -> PostView:
+    """Return one post with its author's name, or raise NotFound."""
+    row = session.exec(
+        select(Post, User.name).join(User, col(User.id) == col(Post.author_id)).where(Post.id == post_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"Post {post_id} does not exist")
+    return _view(row[0], row[1])
+
+
+def latest_posts(session: Session, *, limit: int = 20, before_id: int | None = None) -> Sequence[PostView]:
+    """Return posts newest first, one keyset page at a time."""
+    query = select(Post, User.name).join(User, col(User.id) == col(Post.author_id))
+    if before_id is not None:
+        query = query.where(col(Post.id) < before_id)
+    rows = session.exec(query.order_by(col(Post.id).desc()).limit(limit)).all()
+    return [_view(post, name) for post, name in rows]

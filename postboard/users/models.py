@@ -1,0 +1,48 @@
+"""User and session tables."""
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import String
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """Return the current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class Role(StrEnum):
+    """What a user may do: admins manage, editors publish, members read."""
+
+    ADMIN = "admin"
+    EDITOR = "editor"
+    MEMBER = "member"
+
+
+class UserBase(SQLModel):
+    """Fields shared by every user shape."""
+
+    email: str = Field(max_length=254, unique=True, index=True)
+    name: str = Field(max_length=100)
+    role: Role = Field(default=Role.MEMBER, sa_type=String(16))
+
+
+class User(UserBase, table=True):
+    """A person with an account."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    password_hash: str = Field(max_length=255)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AuthSession(SQLModel, table=True):
+    """A signed-in browser; only the token's hash is stored."""
+
+    __tablename__ = "auth_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime

@@ -1,0 +1,165 @@
+"""User verbs: register, authenticate, sessions, roles, seeding."""
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+from datetime import timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import func, insert
+from sqlmodel import Session, col, select
+
+from postboard.errors import ValidationFailed
+from postboard.users.models import AuthSession, Role, User, utcnow
+from postboard.users.passwords import hash_password, verify_password
+
+MIN_PASSWORD = 8
+
+
+def _clean_email(email: str) -> str:
+    try:
+        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise ValidationFailed({"email": f"Email is not valid: {exc}"}) from exc
+
+
+def validate_registration(*, name: str, email: str, password: str) -> dict[str, str]:
+    """Return field → message for everything wrong with a registration."""
+    errors: dict[str, str] = {}
+    if not name.strip():
+        errors["name"] = "Name is required"
+    elif len(name.strip()) > 100:
+        errors["name"] = "Name must be at most 100 characters"
+    if not email.strip():
+        errors["email"] = "Email is required"
+    else:
+        try:
+            _clean_email(email)
+        except ValidationFailed as exc:
+            errors.update(exc.errors)
+    if len(password) < MIN_PASSWORD:
+        errors["password"] = f"Password must be at least {MIN_PASSWORD} characters"
+    return errors
+
+
+def create_user(
+    session: Session, *, name: str, email: str, password: str, role: Role | None = None
+) -> User:
+    """Create an account; the first account ever becomes admin, others members."""
+    errors = validate_registration(name=name, email=email, password=password)
+    if errors:
+        raise ValidationFailed(errors)
+    address = _clean_email(email)
+    if session.exec(select(User.id).where(User.email == address)).first() is not None:
+        raise ValidationFailed({"email": "An account with this email already exists"})
+    if role is None:
+        has_users = session.exec(select(User.id).limit(1)).first() is not None
+        role = Role.MEMBER if has_users else Role.ADMIN
+    user = User(name=name.strip(), email=address, role=role, password_hash=hash_password(password))
+    session.add(user)
+    session.commit()
+    session.refresh(user)
+    return user
+
+
+def authenticate(session: Session, *, email: str, password: str) -> User | None:
+    """Return the user whose email and password match, else None."""
+    user = session.exec(select(User).where(User.email == email.strip().lower())).first()
+    if user is None or not verify_password(user.password_hash, password):
+        return None
+    return user
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(session: Session, *, user: User, days: int) -> str:
+    """Create a sign-in session and return its secret token."""
+    token = secrets.token_urlsafe(32)
+    assert user.id is not None
+    session.add(
+        AuthSession(
+            token_hash=_token_hash(token),
+            user_id=user.id,
+            expires_at=utcnow() + timedelta(days=days),
+        )
+    )
+    session.commit()
+    return token
+
+
+def user_for_token(session: Session, *, token: str) -> User | None:
+    """Return the user a live session token belongs to, else None."""
+    if not token:
+        return None
+    row = session.exec(
+        select(User)
+        .join(AuthSession, col(AuthSession.user_id) == col(User.id))
+        .where(AuthSession.token_hash == _token_hash(token), AuthSession.expires_at > utcnow())
+    ).first()
+    return row
+
+
+def end_session(session: Session, *, token: str) -> None:
+    """Sign a browser out by deleting its session."""
+    row = session.exec(select(AuthSession).where(AuthSession.token_hash == _token_hash(token))).first()
+    if row is not None:
+        session.delete(row)
+        session.commit()
+
+
+def search_users(session: Session, *, query: str = "", limit: int = 100) -> Sequence[User]:
+    """Return users whose name or email contains `query`, in id order."""
+    statement = select(User)
+    if query.strip():
+        pattern = f"%{query.strip().lower()}%"
+        statement = statement.where(col(User.email).ilike(pattern) | col(User.name).ilike(pattern))
+    return session.exec(statement.order_by(col(User.id)).limit(limit)).all()
+
+
+def count_users(session: Session) -> int:
+    """Return how many accounts exist."""
+    return session.exec(select(func.count()).select_from(User)).one()
+
+
+def set_role(session: Session, *, user_id: int, role: Role) -> User:
+    """Change a user's role; the last admin cannot be demoted."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise ValidationFailed({"user": "No such user"})
+    if user.role == Role.ADMIN and role != Role.ADMIN:
+        admins = session.exec(
+            select(func.count()).select_from(User).where(User.role == Role.ADMIN)
+        ).one()
+        if admins <= 1:
+            raise ValidationFailed({"role": "The last admin cannot be demoted"})
+    user.role = role
+    session.add(user)
+    session.commit()
+    session.refresh(user)
+    return user
+
+
+def seed_members(session: Session, *, count: int, password: str, batch: int = 5_000) -> int:
+    """Insert `count` fake members fast (one password hash shared by all)."""
+    shared_hash = hash_password(password)
+    start = (session.exec(select(func.max(User.id))).one() or 0) + 1
+    tag = secrets.token_hex(3)
+    now = utcnow()
+    made = 0
+    while made < count:
+        rows = [
+            {
+                "email": f"member{start + made + i}.{tag}@example.test",
+                "name": f"Member {start + made + i}",
+                "role": Role.MEMBER,
+                "password_hash": shared_hash,
+                "created_at": now,
+            }
+            for i in range(min(batch, count - made))
+        ]
+        session.execute(insert(User), rows)
+        made += len(rows)
+    session.commit()
+    return made

@@ -1,0 +1,1 @@
+"""Reflex adapters: state, pages, components, the live hub, the HTTP API."""

@@ -1,0 +1,113 @@
+"""The frame every signed-in page shares: header with navigation, badge and account menu."""
+
+import reflex as rx
+
+from postboard.web import routes
+from postboard.web.state import AppState, unread_badge
+
+
+def _nav_link(label: str, href: str) -> rx.Component:
+    return rx.link(label, href=href, size="2", weight="medium", color_scheme="gray", high_contrast=True)
+
+
+def notifications_control() -> rx.Component:
+    """The header's "Notifications" link; its text carries the live unread count."""
+    return rx.link(
+        rx.hstack(
+            rx.icon("bell", size=18),
+            rx.text("Notifications", size="2", weight="medium"),
+            rx.badge(
+                unread_badge.to_string(),
+                color_scheme=rx.cond(unread_badge > 0, "red", "gray"),
+                variant="solid",
+                radius="full",
+                data_testid="unread-count",
+            ),
+            align="center",
+            spacing="2",
+        ),
+        href=routes.NOTIFICATIONS,
+        color_scheme="gray",
+        high_contrast=True,
+        underline="none",
+    )
+
+
+def header() -> rx.Component:
+    """Top bar: brand, navigation, notifications, account."""
+    return rx.box(
+        rx.hstack(
+            rx.hstack(
+                rx.link(
+                    rx.hstack(rx.icon("radio-tower", size=22, color=rx.color("indigo", 9)),
+                              rx.heading("Postboard", size="5"), align="center", spacing="2"),
+                    href=routes.HOME,
+                    underline="none",
+                    color_scheme="gray",
+                    high_contrast=True,
+                ),
+                rx.hstack(
+                    _nav_link("Feed", routes.HOME),
+                    rx.cond(AppState.is_admin, _nav_link("Mailbox", routes.MAILBOX)),
+                    rx.cond(AppState.is_admin, _nav_link("Users", routes.USERS)),
+                    spacing="5",
+                    padding_left="1.5em",
+                    display=["none", "none", "flex"],
+                ),
+                align="center",
+            ),
+            rx.hstack(
+                notifications_control(),
+                rx.menu.root(
+                    rx.menu.trigger(
+                        rx.button(rx.icon("circle-user", size=16), AppState.user_name, variant="soft",
+                                  color_scheme="gray", size="2"),
+                    ),
+                    rx.menu.content(
+                        rx.menu.item(rx.text(AppState.user_email, size="1", color_scheme="gray"), disabled=True),
+                        rx.menu.item(rx.text("Role: ", AppState.user_role, size="1"), disabled=True),
+                        rx.menu.separator(),
+                        rx.menu.item("Sign out", on_click=AppState.sign_out),
+                    ),
+                ),
+                spacing="4",
+                align="center",
+            ),
+            justify="between",
+            align="center",
+            max_width="72rem",
+            margin="0 auto",
+            padding_x="1.5em",
+            height="60px",
+        ),
+        border_bottom=f"1px solid {rx.color('gray', 5)}",
+        background=rx.color("gray", 1),
+        position="sticky",
+        top="0",
+        z_index="10",
+    )
+
+
+def page(*children: rx.Component, title: str) -> rx.Component:
+    """A signed-in page: header, then a centred column; blank until the user is known."""
+    return rx.box(
+        header(),
+        rx.cond(
+            AppState.signed_in,
+            rx.box(
+                rx.heading(title, size="7", margin_bottom="0.8em"),
+                *children,
+                max_width="72rem",
+                margin="0 auto",
+                padding="2em 1.5em",
+            ),
+            rx.center(rx.spinner(size="3"), padding="4em"),
+        ),
+        min_height="100vh",
+        background=rx.color("gray", 2),
+    )
+
+
+def field_error(message: rx.Var[str]) -> rx.Component:
+    """An inline message under a form field, shown only when there is one."""
+    return rx.cond(message != "", rx.text(message, color_scheme="red", size="2", role="alert"))

@@ -1,0 +1,1 @@
+"""One module per page: its substate next to its UI."""

@@ -1,0 +1,148 @@
+"""The dashboard: the New post form for publishers and the live feed."""
+
+from typing import Any
+
+import reflex as rx
+
+from postboard.db import session_scope
+from postboard.errors import Forbidden, ValidationFailed
+from postboard.posts.models import CONTENT_MAX, TITLE_MAX, PostView
+from postboard.posts.service import get_post, latest_posts, publish
+from postboard.users.models import User
+from postboard.web.components.feed import PostRow, post_row
+from postboard.web.components.layout import field_error, page
+from postboard.web.state import AppState, _js
+from tasks.dispatch import TaskiqDispatcher
+
+FEED_SIZE = 30
+
+
+def to_row(post: PostView) -> PostRow:
+    """Shape a post for the feed."""
+    return {
+        "id": post.id,
+        "title": post.title,
+        "author": post.author_name,
+        "excerpt": post.excerpt,
+        "created_at": post.created_at.isoformat(),
+        "url": f"/posts/{post.id}",
+    }
+
+
+class FeedState(AppState):
+    """The feed as loaded from the database and the New post form."""
+
+    posts: list[PostRow] = []
+    feed_top_id: int = 0
+    title_error: str = ""
+    content_error: str = ""
+    notice: str = ""
+    publishing: bool = False
+
+    @rx.event
+    def load(self) -> None:
+        """Load the newest posts."""
+        if not self.signed_in:
+            return
+        with session_scope() as session:
+            rows = [to_row(p) for p in latest_posts(session, limit=FEED_SIZE)]
+        self.posts = rows
+        self.feed_top_id = int(rows[0]["id"]) if rows else 0
+
+    @rx.event
+    async def publish(self, form: dict[str, str]) -> Any:
+        """Publish a post from the form; inline messages on bad input."""
+        self.title_error = self.content_error = self.notice = ""
+        try:
+            with session_scope() as session:
+                author = session.get(User, self.user_id)
+                if author is None:
+                    return rx.redirect("/login")
+                result = await publish(
+                    session,
+                    author=author,
+                    title=form.get("title", ""),
+                    content=form.get("content", ""),
+                    dispatcher=TaskiqDispatcher(),
+                )
+                view = get_post(session, post_id=result.post.id or 0)
+        except ValidationFailed as exc:
+            self.title_error = exc.errors.get("title", "")
+            self.content_error = exc.errors.get("content", "")
+            return None
+        except Forbidden as exc:
+            return rx.toast.error(str(exc))
+        self.posts = [to_row(view), *self.posts][:FEED_SIZE]
+        self.feed_top_id = view.id
+        if result.queued_now:
+            self.notice = "Published. Emails and notifications are on their way."
+        else:
+            self.notice = (
+                "Published. The job queue is unreachable right now: emails and notifications "
+                "are queued and will go out as soon as it is back."
+            )
+        return [rx.set_value("title", ""), rx.set_value("content", "")]
+
+
+live_feed: rx.Var[list[PostRow]] = _js(
+    f"({AppState.live_posts!s}).filter((p) => p.id > {FeedState.feed_top_id!s})",
+    list[PostRow],
+    AppState.live_posts,
+    FeedState.feed_top_id,
+)
+
+
+def new_post_form() -> rx.Component:
+    """The New post form (admins and editors only)."""
+    return rx.card(
+        rx.form(
+            rx.vstack(
+                rx.heading("New post", size="4"),
+                rx.el.label("Title", html_for="title", style={"fontWeight": 500, "fontSize": "14px"}),
+                rx.input(id="title", name="title", size="3", width="100%", max_length=TITLE_MAX + 50,
+                         placeholder="What is new?"),
+                field_error(FeedState.title_error),
+                rx.el.label("Content", html_for="content", style={"fontWeight": 500, "fontSize": "14px"}),
+                rx.text_area(id="content", name="content", size="3", width="100%", rows="5",
+                             max_length=CONTENT_MAX + 100, placeholder="Say it in full."),
+                field_error(FeedState.content_error),
+                rx.hstack(
+                    rx.button(rx.icon("send", size=16), "Publish", type="submit", size="3"),
+                    rx.cond(FeedState.notice != "", rx.text(FeedState.notice, size="2", color_scheme="green",
+                                                             role="status")),
+                    align="center",
+                    spacing="4",
+                ),
+                spacing="2",
+                width="100%",
+            ),
+            on_submit=FeedState.publish,
+            reset_on_submit=False,
+        ),
+        width="100%",
+    )
+
+
+def dashboard_page() -> rx.Component:
+    """The dashboard route."""
+    return page(
+        rx.vstack(
+            rx.cond(AppState.can_publish, new_post_form()),
+            rx.heading("Latest posts", size="5", margin_top="0.6em"),
+            rx.vstack(
+                rx.foreach(live_feed, lambda p: post_row(p, live=True)),
+                rx.foreach(FeedState.posts, lambda p: post_row(p)),
+                rx.cond(
+                    (FeedState.posts.length() == 0) & (live_feed.to(list).length() == 0),
+                    rx.text("No posts yet.", color_scheme="gray"),
+                ),
+                spacing="3",
+                width="100%",
+                data_testid="feed",
+            ),
+            spacing="4",
+            width="100%",
+            max_width="48rem",
+        ),
+        title="Dashboard",
+    )

@@ -1,0 +1,124 @@
+"""The root app state: who is signed in, the exact unread count, live posts pushed by the hub."""
+
+from typing import Any
+
+import reflex as rx
+from reflex.vars.base import Var, VarData
+
+from postboard.db import session_scope
+from postboard.notifications.service import unread_summary
+from postboard.users.models import Role, User
+from postboard.users.service import end_session, user_for_token
+from postboard.web import routes
+from postboard.web.live_hub import hub
+
+SESSION_COOKIE = "pb_session"
+LivePostRow = dict[str, Any]
+
+
+class AppState(rx.State):
+    """Auth and the live figures every page header shows."""
+
+    session_token: str = rx.Cookie("", name=SESSION_COOKIE, same_site="lax", max_age=14 * 86400)
+    user_id: int = 0
+    user_name: str = ""
+    user_email: str = ""
+    user_role: str = ""
+    # Exact at the last sync with the database; live posts newer than
+    # `synced_post_id` are added to it in the browser.
+    unread_count: int = 0
+    synced_post_id: int = 0
+    # Written only by the live hub's broadcast, never by a handler.
+    live_posts: list[LivePostRow] = []
+
+    @rx.var
+    def signed_in(self) -> bool:
+        """Whether someone is signed in."""
+        return self.user_id > 0
+
+    @rx.var
+    def can_publish(self) -> bool:
+        """Whether the user may publish posts."""
+        return self.user_role in (Role.ADMIN, Role.EDITOR)
+
+    @rx.var
+    def is_admin(self) -> bool:
+        """Whether the user is an admin."""
+        return self.user_role == Role.ADMIN
+
+    def _set_user(self, user: User | None) -> None:
+        self.user_id = user.id or 0 if user else 0
+        self.user_name = user.name if user else ""
+        self.user_email = user.email if user else ""
+        self.user_role = str(user.role) if user else ""
+
+    def _sync_unread(self) -> None:
+        with session_scope() as session:
+            summary = unread_summary(session, user_id=self.user_id)
+        self.unread_count = summary.count
+        self.synced_post_id = summary.newest_post_id
+
+    async def _load_user(self) -> bool:
+        with session_scope() as session:
+            user = user_for_token(session, token=self.session_token)
+        self._set_user(user)
+        if user is None:
+            return False
+        self._sync_unread()
+        await hub.join(self.router.session.session_id)
+        return True
+
+    @rx.event
+    async def require_user(self) -> Any:
+        """on_load of signed-in pages: load the user or send them to sign in."""
+        if not await self._load_user():
+            return rx.redirect(routes.LOGIN)
+        return None
+
+    @rx.event
+    async def require_admin(self) -> Any:
+        """on_load of admin pages."""
+        if not await self._load_user():
+            return rx.redirect(routes.LOGIN)
+        if self.user_role != Role.ADMIN:
+            return [rx.redirect(routes.HOME), rx.toast.error("That page is for admins.")]
+        return None
+
+    @rx.event
+    async def redirect_if_signed_in(self) -> Any:
+        """on_load of the sign-in pages: a signed-in user goes to the dashboard."""
+        if await self._load_user():
+            return rx.redirect(routes.HOME)
+        return None
+
+    @rx.event
+    async def sign_out(self) -> Any:
+        """End this browser's session."""
+        if self.session_token:
+            with session_scope() as session:
+                end_session(session, token=self.session_token)
+        await hub.leave(self.router.session.session_id)
+        self.session_token = ""
+        self._set_user(None)
+        self.unread_count = 0
+        return rx.redirect(routes.LOGIN)
+
+
+def _js(expr: str, var_type: type, *deps: Var[Any]) -> Var[Any]:
+    return Var(_js_expr=expr, _var_type=var_type, _var_data=VarData.merge(*(d._get_all_var_data() for d in deps)))
+
+
+# Live posts the page has not counted yet: the browser derives these from the
+# broadcast buffer, so the server never touches per-tab state for a live post.
+new_live_posts: Var[list[LivePostRow]] = _js(
+    f"({AppState.live_posts!s}).filter((p) => p.id > {AppState.synced_post_id!s})",
+    list[LivePostRow],
+    AppState.live_posts,
+    AppState.synced_post_id,
+)
+unread_badge: Var[int] = _js(
+    f"({AppState.unread_count!s} + ({new_live_posts!s}).length)",
+    int,
+    AppState.unread_count,
+    new_live_posts,
+)

@@ -1,0 +1,1 @@
+"""Taskiq adapters: brokers, thin jobs over `postboard.flows`, the scheduler."""

@@ -1,0 +1,18 @@
+"""The Taskiq implementation of the outbox `Dispatcher` port."""
+
+from postboard.outbox.models import OutboxEvent
+from postboard.posts.service import POST_CREATED
+from tasks.posts import send_post_emails, send_post_notification
+
+
+class TaskiqDispatcher:
+    """Turns outbox events into Taskiq jobs on their queues."""
+
+    async def dispatch(self, event: OutboxEvent) -> None:
+        """Kick the jobs an event stands for; raises if Redis is unreachable."""
+        if event.kind == POST_CREATED:
+            post_id = int(event.payload["post_id"])
+            await send_post_emails.kiq(post_id)
+            await send_post_notification.kiq(post_id)
+            return
+        raise ValueError(f"unknown outbox event kind {event.kind!r}")

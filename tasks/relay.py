@@ -1,0 +1,30 @@
+"""Outbox relay: dispatch what Publish could not queue (Redis was down), periodically and at worker start."""
+
+import logging
+
+from taskiq import TaskiqEvents, TaskiqState
+
+from postboard.db import session_scope
+from postboard.outbox.service import relay_pending
+from tasks.brokers import notifications_broker
+from tasks.dispatch import TaskiqDispatcher
+
+log = logging.getLogger(__name__)
+
+
+@notifications_broker.task(task_name="relay_outbox", schedule=[{"interval": 30}])
+async def relay_outbox() -> int:
+    """Dispatch every outbox event not yet handed to the queue."""
+    with session_scope() as session:
+        sent = await relay_pending(session, dispatcher=TaskiqDispatcher())
+    if sent:
+        log.info("outbox relay dispatched %s events", sent)
+    return sent
+
+
+@notifications_broker.on_event(TaskiqEvents.WORKER_STARTUP)
+async def _relay_at_start(state: TaskiqState) -> None:
+    try:
+        await relay_outbox()
+    except Exception:  # noqa: BLE001 - a relay failure must not stop the worker from starting
+        log.exception("outbox relay at worker start failed")

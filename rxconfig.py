@@ -12,7 +12,13 @@ config = rx.Config(
     frontend_port=int(os.environ.get("FRONTEND_PORT", "3000")),
     backend_port=int(_backend_port),
     api_url=os.environ.get("API_URL", f"http://localhost:{_backend_port}"),
+    backend_host="127.0.0.1",
     telemetry_enabled=False,
     show_built_with_reflex=False,
     disable_plugins=[SitemapPlugin],
+    plugins=[
+        rx.plugins.RadixThemesPlugin(
+            theme=rx.theme(accent_color="indigo", gray_color="slate", radius="medium")
+        )
+    ],
 )

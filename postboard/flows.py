@@ -9,7 +9,11 @@ from sqlmodel import Session, col, select
 
 from postboard import names
 from postboard.deliveries.models import Channel
-from postboard.deliveries.service import ensure_deliveries, owed_deliveries, record_outcome
+from postboard.deliveries.service import (
+    ensure_deliveries,
+    owed_deliveries,
+    record_outcome,
+)
 from postboard.live.bus import Bus
 from postboard.live.messages import LivePost
 from postboard.mail.render import message_id, post_url, render_post_email
@@ -45,7 +49,10 @@ def plan_email_chunks(session: Session, *, chunk_size: int) -> list[EmailChunk]:
     after = 0
     while True:
         ids = session.exec(
-            select(User.id).where(col(User.id) > after).order_by(col(User.id)).limit(chunk_size)
+            select(User.id)
+            .where(col(User.id) > after)
+            .order_by(col(User.id))
+            .limit(chunk_size)
         ).all()
         if not ids:
             return chunks
@@ -55,24 +62,37 @@ def plan_email_chunks(session: Session, *, chunk_size: int) -> list[EmailChunk]:
         after = last
 
 
-def _chunk_recipients(session: Session, *, chunk: EmailChunk, exclude: int) -> Sequence[tuple[int, str]]:
+def _chunk_recipients(
+    session: Session, *, chunk: EmailChunk, exclude: int
+) -> Sequence[tuple[int, str]]:
     rows = session.exec(
         select(User.id, User.email)
-        .where(col(User.id) > chunk.after_id, col(User.id) <= chunk.last_id, col(User.id) != exclude)
+        .where(
+            col(User.id) > chunk.after_id,
+            col(User.id) <= chunk.last_id,
+            col(User.id) != exclude,
+        )
         .order_by(col(User.id))
     ).all()
     return [(uid, email) for uid, email in rows if uid is not None]
 
 
 async def send_email_chunk(
-    session: Session, *, post_id: int, chunk: EmailChunk, transport: MailTransport, settings: Settings
+    session: Session,
+    *,
+    post_id: int,
+    chunk: EmailChunk,
+    transport: MailTransport,
+    settings: Settings,
 ) -> ChunkResult:
     """Email one chunk of a post's audience over one connection, skipping who already has it."""
     post = get_post(session, post_id=post_id)
     recipients = dict(_chunk_recipients(session, chunk=chunk, exclude=post.author_id))
     ids = list(recipients)
     ensure_deliveries(session, post_id=post_id, user_ids=ids, channel=Channel.EMAIL)
-    owed = owed_deliveries(session, post_id=post_id, user_ids=ids, channel=Channel.EMAIL)
+    owed = owed_deliveries(
+        session, post_id=post_id, user_ids=ids, channel=Channel.EMAIL
+    )
     skipped = len(ids) - len(owed)
     if not owed:
         return ChunkResult(sent=0, failed=0, skipped=skipped)
@@ -83,12 +103,16 @@ async def send_email_chunk(
             assert delivery.id is not None
             address = recipients[delivery.user_id]
             raw = email.for_recipient(
-                address=address, message_id=message_id(post_id=post_id, user_id=delivery.user_id)
+                address=address,
+                message_id=message_id(post_id=post_id, user_id=delivery.user_id),
             )
             try:
                 await transport.send(sender=email.sender, recipient=address, raw=raw)
-            except (aiosmtplib.SMTPRecipientRefused, aiosmtplib.SMTPRecipientsRefused,
-                    aiosmtplib.SMTPDataError) as exc:
+            except (
+                aiosmtplib.SMTPRecipientRefused,
+                aiosmtplib.SMTPRecipientsRefused,
+                aiosmtplib.SMTPDataError,
+            ) as exc:
                 record_outcome(session, delivery_id=delivery.id, error=str(exc))
                 failed += 1
                 continue
@@ -97,7 +121,9 @@ async def send_email_chunk(
     return ChunkResult(sent=sent, failed=failed, skipped=skipped)
 
 
-async def notify_post(session: Session, *, post_id: int, bus: Bus, settings: Settings) -> LivePost:
+async def notify_post(
+    session: Session, *, post_id: int, bus: Bus, settings: Settings
+) -> LivePost:
     """Put the post in every inbox, then announce it once on the live channel."""
     post = get_post(session, post_id=post_id)
     url = post_url(settings, post_id)

@@ -14,22 +14,51 @@ from postboard.web.pages.users import UsersState, users_page
 from postboard.web.state import AppState
 
 app = rx.App(
-    theme=rx.theme(accent_color="indigo", gray_color="slate", radius="medium"),
     api_transformer=create_api(),
-    toaster=rx.toast.provider(position="top-right", rich_colors=True),
+    toaster=rx.toast.provider(position="bottom-right", rich_colors=True),
 )
 hub.state_key = AppState.get_full_name()
 app.register_lifespan_task(hub.run)
 
-app.add_page(dashboard_page, route=routes.HOME, title="Postboard", on_load=[AppState.require_user, FeedState.load])
-app.add_page(login_page, route=routes.LOGIN, title="Sign in · Postboard",
-             on_load=[AuthFormState.clear_errors, AppState.redirect_if_signed_in])
-app.add_page(register_page, route=routes.REGISTER, title="Create account · Postboard",
-             on_load=[AuthFormState.clear_errors, AppState.redirect_if_signed_in])
-app.add_page(notifications_page, route=routes.NOTIFICATIONS, title="Notifications · Postboard",
-             on_load=[AppState.require_user, InboxState.load])
-app.add_page(post_page, route=routes.POST, title="Post · Postboard", on_load=[AppState.require_user, PostState.load])
-app.add_page(mailbox_page, route=routes.MAILBOX, title="Mailbox · Postboard",
-             on_load=[AppState.require_admin, MailboxState.load])
-app.add_page(users_page, route=routes.USERS, title="Users · Postboard",
-             on_load=[AppState.require_admin, UsersState.load])
+app.add_page(
+    dashboard_page,
+    route=routes.HOME,
+    title="Postboard",
+    on_load=[AppState.require_user, FeedState.load],
+)
+app.add_page(
+    login_page,
+    route=routes.LOGIN,
+    title="Sign in · Postboard",
+    on_load=[AuthFormState.clear_errors, AppState.redirect_if_signed_in],
+)
+app.add_page(
+    register_page,
+    route=routes.REGISTER,
+    title="Create account · Postboard",
+    on_load=[AuthFormState.clear_errors, AppState.redirect_if_signed_in],
+)
+app.add_page(
+    notifications_page,
+    route=routes.NOTIFICATIONS,
+    title="Notifications · Postboard",
+    on_load=[AppState.require_user, InboxState.load],
+)
+app.add_page(
+    post_page,
+    route=routes.POST,
+    title="Post · Postboard",
+    on_load=[AppState.require_user, PostState.load],
+)
+app.add_page(
+    mailbox_page,
+    route=routes.MAILBOX,
+    title="Mailbox · Postboard",
+    on_load=[AppState.require_admin, MailboxState.load],
+)
+app.add_page(
+    users_page,
+    route=routes.USERS,
+    title="Users · Postboard",
+    on_load=[AppState.require_admin, UsersState.load],
+)

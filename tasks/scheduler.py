@@ -5,4 +5,6 @@ from taskiq.schedule_sources import LabelScheduleSource
 
 from tasks.brokers import notifications_broker
 
-scheduler = TaskiqScheduler(broker=notifications_broker, sources=[LabelScheduleSource(notifications_broker)])
+scheduler = TaskiqScheduler(
+    broker=notifications_broker, sources=[LabelScheduleSource(notifications_broker)]
+)

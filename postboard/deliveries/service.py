@@ -26,8 +26,15 @@ def ensure_deliveries(
     )
     now = utcnow()
     missing = [
-        {"post_id": post_id, "user_id": uid, "channel": channel, "status": DeliveryStatus.PENDING,
-         "attempts": 0, "created_at": now, "updated_at": now}
+        {
+            "post_id": post_id,
+            "user_id": uid,
+            "channel": channel,
+            "status": DeliveryStatus.PENDING,
+            "attempts": 0,
+            "created_at": now,
+            "updated_at": now,
+        }
         for uid in user_ids
         if uid not in existing
     ]
@@ -43,12 +50,14 @@ def owed_deliveries(
     if not user_ids:
         return []
     return session.exec(
-        select(Delivery).where(
+        select(Delivery)
+        .where(
             Delivery.post_id == post_id,
             Delivery.channel == channel,
             col(Delivery.user_id).in_(user_ids),
             Delivery.status != DeliveryStatus.SENT,
-        ).order_by(col(Delivery.user_id))
+        )
+        .order_by(col(Delivery.user_id))
     ).all()
 
 
@@ -67,7 +76,9 @@ def record_outcome(session: Session, *, delivery_id: int, error: str | None) -> 
     session.commit()
 
 
-def count_by_status(session: Session, *, post_id: int, channel: Channel) -> dict[DeliveryStatus, int]:
+def count_by_status(
+    session: Session, *, post_id: int, channel: Channel
+) -> dict[DeliveryStatus, int]:
     """Return how many of a post's deliveries on a channel stand at each status."""
     rows = session.exec(
         select(Delivery.status, func.count())

@@ -21,14 +21,20 @@ def main() -> int:
     if find_chromium():
         return 0
     if os.geteuid() != 0 or not shutil.which("apt-get"):
-        print("Chromium not found: install it (Debian: apt-get install chromium) or set CHROMIUM_PATH.",
-              file=sys.stderr)
+        print(
+            "Chromium not found: install it (Debian: apt-get install chromium) or set CHROMIUM_PATH.",
+            file=sys.stderr,
+        )
         return 1
     print("Installing Debian's chromium for the browser tests…", flush=True)
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, env=env,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "chromium"],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
     return 0 if find_chromium() else 1
 
 

@@ -26,7 +26,11 @@ class Stack:
         """Start one process; its output goes to the terminal or to `log`."""
         out = log.open("ab") if log else None
         self.procs[name] = subprocess.Popen(
-            cmd, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT if out else None,
+            cmd,
+            cwd=ROOT,
+            env=self.env,
+            stdout=out,
+            stderr=subprocess.STDOUT if out else None,
             start_new_session=True,
         )
 
@@ -46,7 +50,9 @@ class Stack:
 
     def dead(self) -> str | None:
         """Return the name of a process that exited, if any."""
-        return next((name for name, p in self.procs.items() if p.poll() is not None), None)
+        return next(
+            (name for name, p in self.procs.items() if p.poll() is not None), None
+        )
 
 
 def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
@@ -64,6 +70,11 @@ def _child_env(frontend_port: int, backend_port: int) -> dict[str, str]:
     env.setdefault("API_URL", f"http://localhost:{backend_port}")
     env.setdefault("APP_URL", f"http://localhost:{frontend_port}")
     env["PYTHONUNBUFFERED"] = "1"
+    # Hot reload watches code only: var/ (database, mailbox, logs) changes all the time.
+    env.setdefault(
+        "REFLEX_HOT_RELOAD_OVERRIDE_PATHS",
+        os.pathsep.join(str(ROOT / d) for d in ("postboard", "tasks")),
+    )
     return env
 
 
@@ -72,8 +83,13 @@ def _configured(name: str) -> bool:
     return name.lower() in get_settings().model_fields_set
 
 
-def start_stack(*, frontend_port: int = 3000, backend_port: int = 8000, workers: int = 1,
-                logs: Path | None = None) -> Stack:
+def start_stack(
+    *,
+    frontend_port: int = 3000,
+    backend_port: int = 8000,
+    workers: int = 1,
+    logs: Path | None = None,
+) -> Stack:
     """Start Redis and the sink when unconfigured, migrate, then web, workers and scheduler."""
     var = ROOT / "var"
     var.mkdir(exist_ok=True)
@@ -81,31 +97,63 @@ def start_stack(*, frontend_port: int = 3000, backend_port: int = 8000, workers:
     log = (lambda n: logs / f"{n}.log") if logs else (lambda n: var / f"{n}.log")
     if not _configured("REDIS_URL"):
         port = free_port(6390)
-        stack.start("redis", redis_command(port=port, data_dir=var / "redis"), log=log("redis"))
+        stack.start(
+            "redis", redis_command(port=port, data_dir=var / "redis"), log=log("redis")
+        )
         stack.env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
         wait_for_port(port)
         stack.where.append(("redis (embedded)", stack.env["REDIS_URL"]))
     if not _configured("SMTP_HOST"):
         port = free_port(8025)
         folder = Path(stack.env.get("MAILBOX_DIR", str(get_settings().mailbox_dir)))
-        stack.start("smtp-sink", sink_command(port=port, folder=folder), log=log("smtp-sink"))
+        stack.start(
+            "smtp-sink", sink_command(port=port, folder=folder), log=log("smtp-sink")
+        )
         stack.env["SMTP_HOST"], stack.env["SMTP_PORT"] = "127.0.0.1", str(port)
         wait_for_port(port)
         stack.where.append(("smtp sink (aiosmtpd)", f"127.0.0.1:{port} → {folder}"))
-    subprocess.run([str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=stack.env, check=True)
+    subprocess.run(
+        [str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=stack.env, check=True
+    )
     taskiq = str(BIN / "taskiq")
     for queue, concurrency in (("emails", 8), ("notifications", 4)):
-        stack.start(f"worker-{queue}", [taskiq, "worker", f"tasks.brokers:{queue}_broker", "tasks.posts",
-                                        "tasks.relay", "--workers", str(workers),
-                                        "--max-async-tasks", str(concurrency)], log=logs and log(queue))
+        stack.start(
+            f"worker-{queue}",
+            [
+                taskiq,
+                "worker",
+                f"tasks.brokers:{queue}_broker",
+                "tasks.posts",
+                "tasks.relay",
+                "--workers",
+                str(workers),
+                "--max-async-tasks",
+                str(concurrency),
+            ],
+            log=logs and log(queue),
+        )
         stack.where.append((f"worker {queue}", f"taskiq worker, queue {queue!r}"))
-    stack.start("scheduler", [taskiq, "scheduler", "tasks.scheduler:scheduler", "tasks.relay", "tasks.posts"],
-                log=logs and log("scheduler"))
+    stack.start(
+        "scheduler",
+        [
+            taskiq,
+            "scheduler",
+            "tasks.scheduler:scheduler",
+            "tasks.relay",
+            "tasks.posts",
+        ],
+        log=logs and log("scheduler"),
+    )
     stack.where.append(("scheduler", "taskiq scheduler (outbox relay every 30 s)"))
-    stack.start("web", [str(BIN / "reflex"), "run", "--env", "dev", "--loglevel", "warning"],
-                log=logs and log("web"))
+    stack.start(
+        "web",
+        [str(BIN / "reflex"), "run", "--env", "dev", "--loglevel", "warning"],
+        log=logs and log("web"),
+    )
     stack.where.append(("web UI", f"http://localhost:{frontend_port}"))
-    stack.where.append(("backend + API", f"http://localhost:{backend_port}  (/api/docs)"))
+    stack.where.append(
+        ("backend + API", f"http://localhost:{backend_port}  (/api/docs)")
+    )
     return stack
 
 
@@ -127,7 +175,10 @@ def run_dev() -> int:
     code = 0
     while not stopping:
         if (name := stack.dead()) is not None:
-            print(f"\n{name} exited ({stack.procs[name].returncode}); stopping the rest.", file=sys.stderr)
+            print(
+                f"\n{name} exited ({stack.procs[name].returncode}); stopping the rest.",
+                file=sys.stderr,
+            )
             code = 1
             break
         time.sleep(0.5)

@@ -36,14 +36,35 @@ def redis_command(*, port: int, data_dir: Path) -> list[str]:
     """Return the command line of an embedded Redis bound to 127.0.0.1 with its data under `data_dir`."""
     data_dir.mkdir(parents=True, exist_ok=True)
     return [
-        redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data_dir),
-        "--appendonly", "yes", "--save", "", "--daemonize", "no", "--protected-mode", "yes",
+        redis_server_binary(),
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(data_dir),
+        "--appendonly",
+        "yes",
+        "--save",
+        "",
+        "--daemonize",
+        "no",
+        "--protected-mode",
+        "yes",
     ]
 
 
 def sink_command(*, port: int, folder: Path) -> list[str]:
     """Return the command line of the dev SMTP sink."""
-    return [sys.executable, "-m", "postboard.mailbox.sink", "--port", str(port), "--dir", str(folder)]
+    return [
+        sys.executable,
+        "-m",
+        "postboard.mailbox.sink",
+        "--port",
+        str(port),
+        "--dir",
+        str(folder),
+    ]
 
 
 def wait_for_port(port: int, *, timeout: float = 30.0) -> bool:

@@ -4,7 +4,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from fastapi_mail import ConnectionConfig, FastMail, MessageSchema, MessageType, MultipartSubtypeEnum
+from fastapi_mail import (
+    ConnectionConfig,
+    FastMail,
+    MessageSchema,
+    MessageType,
+    MultipartSubtypeEnum,
+)
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from postboard.posts.models import PostView
@@ -25,7 +31,9 @@ class RenderedEmail:
 
     def for_recipient(self, *, address: str, message_id: str) -> bytes:
         """Return the message bytes addressed to one recipient."""
-        return self.raw.replace(_RCPT.encode(), address.encode()).replace(_MSGID, message_id.encode())
+        return self.raw.replace(_RCPT.encode(), address.encode()).replace(
+            _MSGID, message_id.encode()
+        )
 
 
 @lru_cache
@@ -80,7 +88,9 @@ async def render_post_email(post: PostView, *, settings: Settings) -> RenderedEm
     message = await FastMail(_connection(settings)).get_message(schema)
     del message["Message-ID"]
     message["Message-ID"] = _MSGID.decode()
-    return RenderedEmail(subject=subject, sender=settings.mail_from, raw=message.as_bytes())
+    return RenderedEmail(
+        subject=subject, sender=settings.mail_from, raw=message.as_bytes()
+    )
 
 
 def message_id(*, post_id: int, user_id: int, domain: str = "postboard") -> str:

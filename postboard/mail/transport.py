@@ -14,7 +14,10 @@ class MailTransport(Protocol):
     async def __aenter__(self) -> Self: ...
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None: ...
 
     async def send(self, *, sender: str, recipient: str, raw: bytes) -> None:
@@ -38,11 +41,16 @@ class SmtpTransport:
     async def __aenter__(self) -> Self:
         await self._smtp.connect()
         if self._settings.smtp_username:
-            await self._smtp.login(self._settings.smtp_username, self._settings.smtp_password)
+            await self._smtp.login(
+                self._settings.smtp_username, self._settings.smtp_password
+            )
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         if self._smtp.is_connected:
             try:
@@ -68,7 +76,10 @@ class MemoryTransport:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         return None
 

@@ -55,7 +55,9 @@ def count_messages(folder: Path) -> int:
 
 def list_messages(folder: Path, *, limit: int = 100) -> list[CapturedMail]:
     """Return the newest captured messages first."""
-    newest = sorted(_files(folder), key=lambda p: (p.stat().st_mtime_ns, p.name), reverse=True)[:limit]
+    newest = sorted(
+        _files(folder), key=lambda p: (p.stat().st_mtime_ns, p.name), reverse=True
+    )[:limit]
     out: list[CapturedMail] = []
     for path in newest:
         msg = _parse(path)
@@ -97,4 +99,3 @@ def clear(folder: Path) -> int:
     for path in paths:
         path.unlink(missing_ok=True)
     return len(paths)
-

@@ -82,7 +82,9 @@ def mark_all_read(session: Session, *, user_id: int) -> int:
     """Mark every unread notification of a user read; return how many."""
     result = session.execute(
         update(Notification)
-        .where(col(Notification.user_id) == user_id, col(Notification.read_at).is_(None))
+        .where(
+            col(Notification.user_id) == user_id, col(Notification.read_at).is_(None)
+        )
         .values(read_at=utcnow())
     )
     session.commit()

@@ -20,7 +20,9 @@ class Dispatcher(Protocol):
         ...
 
 
-async def dispatch_event(session: Session, *, event: OutboxEvent, dispatcher: Dispatcher) -> bool:
+async def dispatch_event(
+    session: Session, *, event: OutboxEvent, dispatcher: Dispatcher
+) -> bool:
     """Dispatch one outbox event and record the outcome; return whether it went out."""
     try:
         await dispatcher.dispatch(event)

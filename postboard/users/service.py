@@ -18,7 +18,9 @@ MIN_PASSWORD = 8
 
 def _clean_email(email: str) -> str:
     try:
-        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
+        return validate_email(
+            email.strip(), check_deliverability=False
+        ).normalized.lower()
     except EmailNotValidError as exc:
         raise ValidationFailed({"email": f"Email is not valid: {exc}"}) from exc
 
@@ -55,7 +57,12 @@ def create_user(
     if role is None:
         has_users = session.exec(select(User.id).limit(1)).first() is not None
         role = Role.MEMBER if has_users else Role.ADMIN
-    user = User(name=name.strip(), email=address, role=role, password_hash=hash_password(password))
+    user = User(
+        name=name.strip(),
+        email=address,
+        role=role,
+        password_hash=hash_password(password),
+    )
     session.add(user)
     session.commit()
     session.refresh(user)
@@ -96,25 +103,34 @@ def user_for_token(session: Session, *, token: str) -> User | None:
     row = session.exec(
         select(User)
         .join(AuthSession, col(AuthSession.user_id) == col(User.id))
-        .where(AuthSession.token_hash == _token_hash(token), AuthSession.expires_at > utcnow())
+        .where(
+            AuthSession.token_hash == _token_hash(token),
+            AuthSession.expires_at > utcnow(),
+        )
     ).first()
     return row
 
 
 def end_session(session: Session, *, token: str) -> None:
     """Sign a browser out by deleting its session."""
-    row = session.exec(select(AuthSession).where(AuthSession.token_hash == _token_hash(token))).first()
+    row = session.exec(
+        select(AuthSession).where(AuthSession.token_hash == _token_hash(token))
+    ).first()
     if row is not None:
         session.delete(row)
         session.commit()
 
 
-def search_users(session: Session, *, query: str = "", limit: int = 100) -> Sequence[User]:
+def search_users(
+    session: Session, *, query: str = "", limit: int = 100
+) -> Sequence[User]:
     """Return users whose name or email contains `query`, in id order."""
     statement = select(User)
     if query.strip():
         pattern = f"%{query.strip().lower()}%"
-        statement = statement.where(col(User.email).ilike(pattern) | col(User.name).ilike(pattern))
+        statement = statement.where(
+            col(User.email).ilike(pattern) | col(User.name).ilike(pattern)
+        )
     return session.exec(statement.order_by(col(User.id)).limit(limit)).all()
 
 
@@ -141,7 +157,9 @@ def set_role(session: Session, *, user_id: int, role: Role) -> User:
     return user
 
 
-def seed_members(session: Session, *, count: int, password: str, batch: int = 5_000) -> int:
+def seed_members(
+    session: Session, *, count: int, password: str, batch: int = 5_000
+) -> int:
     """Insert `count` fake members fast (one password hash shared by all)."""
     shared_hash = hash_password(password)
     start = (session.exec(select(func.max(User.id))).one() or 0) + 1

@@ -9,7 +9,12 @@ from postboard.web.live_hub import hub
 
 def create_api() -> FastAPI:
     """Build the FastAPI app serving `/api/...`."""
-    api = FastAPI(title="Postboard API", openapi_url="/api/openapi.json", docs_url="/api/docs", redoc_url=None)
+    api = FastAPI(
+        title="Postboard API",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
 
     @api.get("/api/health", tags=["ops"])
     def health() -> dict[str, object]:

@@ -19,7 +19,9 @@ LivePostRow = dict[str, Any]
 class AppState(rx.State):
     """Auth and the live figures every page header shows."""
 
-    session_token: str = rx.Cookie("", name=SESSION_COOKIE, same_site="lax", max_age=14 * 86400)
+    session_token: str = rx.Cookie(
+        "", name=SESSION_COOKIE, same_site="lax", max_age=14 * 86400
+    )
     user_id: int = 0
     user_name: str = ""
     user_email: str = ""
@@ -81,7 +83,10 @@ class AppState(rx.State):
         if not await self._load_user():
             return rx.redirect(routes.LOGIN)
         if self.user_role != Role.ADMIN:
-            return [rx.redirect(routes.HOME), rx.toast.error("That page is for admins.")]
+            return [
+                rx.redirect(routes.HOME),
+                rx.toast.error("That page is for admins."),
+            ]
         return None
 
     @rx.event
@@ -105,7 +110,8 @@ class AppState(rx.State):
 
 
 def _js(expr: str, var_type: type, *deps: Var[Any]) -> Var[Any]:
-    return Var(_js_expr=expr, _var_type=var_type, _var_data=VarData.merge(*(d._get_all_var_data() for d in deps)))
+    data = VarData.merge(*(d._get_all_var_data() for d in deps))
+    return Var(_js_expr=expr, _var_type=var_type, _var_data=data).guess_type()
 
 
 # Live posts the page has not counted yet: the browser derives these from the

@@ -12,7 +12,10 @@ def post_row(post: rx.Var[PostRow], *, live: bool = False) -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(
-                rx.link(rx.heading(post["title"].to(str), size="4"), href=post["url"].to(str)),
+                rx.link(
+                    rx.heading(post["title"].to(str), size="4"),
+                    href=post["url"].to(str),
+                ),
                 rx.cond(live, rx.badge("new", color_scheme="green", variant="soft")),
                 align="center",
                 spacing="2",
@@ -20,8 +23,13 @@ def post_row(post: rx.Var[PostRow], *, live: bool = False) -> rx.Component:
             rx.hstack(
                 rx.text(post["author"].to(str), size="2", weight="medium"),
                 rx.text("·", size="2", color_scheme="gray"),
-                rx.moment(post["created_at"].to(str), from_now=True, size="2", color_scheme="gray",
-                          style={"fontSize": "13px", "color": "var(--gray-11)"}),
+                rx.moment(
+                    post["created_at"].to(str),
+                    from_now=True,
+                    size="2",
+                    color_scheme="gray",
+                    style={"fontSize": "13px", "color": "var(--gray-11)"},
+                ),
                 spacing="2",
                 align="center",
             ),

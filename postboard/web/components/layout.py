@@ -7,7 +7,14 @@ from postboard.web.state import AppState, unread_badge
 
 
 def _nav_link(label: str, href: str) -> rx.Component:
-    return rx.link(label, href=href, size="2", weight="medium", color_scheme="gray", high_contrast=True)
+    return rx.link(
+        label,
+        href=href,
+        size="2",
+        weight="medium",
+        color_scheme="gray",
+        high_contrast=True,
+    )
 
 
 def notifications_control() -> rx.Component:
@@ -39,8 +46,12 @@ def header() -> rx.Component:
         rx.hstack(
             rx.hstack(
                 rx.link(
-                    rx.hstack(rx.icon("radio-tower", size=22, color=rx.color("indigo", 9)),
-                              rx.heading("Postboard", size="5"), align="center", spacing="2"),
+                    rx.hstack(
+                        rx.icon("radio-tower", size=22, color=rx.color("indigo", 9)),
+                        rx.heading("Postboard", size="5"),
+                        align="center",
+                        spacing="2",
+                    ),
                     href=routes.HOME,
                     underline="none",
                     color_scheme="gray",
@@ -60,12 +71,23 @@ def header() -> rx.Component:
                 notifications_control(),
                 rx.menu.root(
                     rx.menu.trigger(
-                        rx.button(rx.icon("circle-user", size=16), AppState.user_name, variant="soft",
-                                  color_scheme="gray", size="2"),
+                        rx.button(
+                            rx.icon("circle-user", size=16),
+                            AppState.user_name,
+                            variant="soft",
+                            color_scheme="gray",
+                            size="2",
+                        ),
                     ),
                     rx.menu.content(
-                        rx.menu.item(rx.text(AppState.user_email, size="1", color_scheme="gray"), disabled=True),
-                        rx.menu.item(rx.text("Role: ", AppState.user_role, size="1"), disabled=True),
+                        rx.menu.item(
+                            rx.text(AppState.user_email, size="1", color_scheme="gray"),
+                            disabled=True,
+                        ),
+                        rx.menu.item(
+                            rx.text("Role: ", AppState.user_role, size="1"),
+                            disabled=True,
+                        ),
                         rx.menu.separator(),
                         rx.menu.item("Sign out", on_click=AppState.sign_out),
                     ),
@@ -110,4 +132,6 @@ def page(*children: rx.Component, title: str) -> rx.Component:
 
 def field_error(message: rx.Var[str]) -> rx.Component:
     """An inline message under a form field, shown only when there is one."""
-    return rx.cond(message != "", rx.text(message, color_scheme="red", size="2", role="alert"))
+    return rx.cond(
+        message != "", rx.text(message, color_scheme="red", size="2", role="alert")
+    )

@@ -66,7 +66,9 @@ class AuthFormState(AppState):
     def login(self, form: dict[str, str]) -> Any:
         """Sign in with email and password."""
         with session_scope() as session:
-            user = authenticate(session, email=form.get("email", ""), password=form.get("password", ""))
+            user = authenticate(
+                session, email=form.get("email", ""), password=form.get("password", "")
+            )
             if user is None:
                 self.errors = {"form": "Email or password is wrong"}
                 return None
@@ -79,9 +81,13 @@ class AuthFormState(AppState):
         self.errors = {}
 
 
-def _field(label: str, name: str, kind: str, error: rx.Var[str], **props: Any) -> rx.Component:
+def _field(
+    label: str, name: str, kind: str, error: rx.Var[str], **props: Any
+) -> rx.Component:
     return rx.vstack(
-        rx.el.label(label, html_for=name, style={"fontWeight": 500, "fontSize": "14px"}),
+        rx.el.label(
+            label, html_for=name, style={"fontWeight": 500, "fontSize": "14px"}
+        ),
         rx.input(id=name, name=name, type=kind, size="3", width="100%", **props),
         field_error(error),
         spacing="1",
@@ -89,12 +95,17 @@ def _field(label: str, name: str, kind: str, error: rx.Var[str], **props: Any) -
     )
 
 
-def _card(title: str, subtitle: str, form: rx.Component, footer: rx.Component) -> rx.Component:
+def _card(
+    title: str, subtitle: str, form: rx.Component, footer: rx.Component
+) -> rx.Component:
     return rx.center(
         rx.card(
             rx.vstack(
-                rx.hstack(rx.icon("radio-tower", size=26, color=rx.color("indigo", 9)),
-                          rx.heading("Postboard", size="6"), align="center"),
+                rx.hstack(
+                    rx.icon("radio-tower", size=26, color=rx.color("indigo", 9)),
+                    rx.heading("Postboard", size="6"),
+                    align="center",
+                ),
                 rx.heading(title, size="5", margin_top="0.5em"),
                 rx.text(subtitle, color_scheme="gray", size="2"),
                 form,
@@ -116,9 +127,21 @@ def login_page() -> rx.Component:
     """The sign-in page."""
     form = rx.form(
         rx.vstack(
-            _field("Email", "email", "email", AuthFormState.email_error, auto_complete="email", auto_focus=True),
-            _field("Password", "password", "password", AuthFormState.password_error,
-                   auto_complete="current-password"),
+            _field(
+                "Email",
+                "email",
+                "email",
+                AuthFormState.email_error,
+                auto_complete="email",
+                auto_focus=True,
+            ),
+            _field(
+                "Password",
+                "password",
+                "password",
+                AuthFormState.password_error,
+                auto_complete="current-password",
+            ),
             field_error(AuthFormState.form_error),
             rx.button("Sign in", type="submit", size="3", width="100%"),
             spacing="4",
@@ -127,7 +150,9 @@ def login_page() -> rx.Component:
         on_submit=AuthFormState.login,
         width="100%",
     )
-    footer = rx.text("New here? ", rx.link("Create an account", href=routes.REGISTER), size="2")
+    footer = rx.text(
+        "New here? ", rx.link("Create an account", href=routes.REGISTER), size="2"
+    )
     return _card("Sign in", "Welcome back.", form, footer)
 
 
@@ -135,10 +160,28 @@ def register_page() -> rx.Component:
     """The registration page."""
     form = rx.form(
         rx.vstack(
-            _field("Name", "name", "text", AuthFormState.name_error, auto_complete="name", auto_focus=True),
-            _field("Email", "email", "email", AuthFormState.email_error, auto_complete="email"),
-            _field("Password", "password", "password", AuthFormState.password_error,
-                   auto_complete="new-password"),
+            _field(
+                "Name",
+                "name",
+                "text",
+                AuthFormState.name_error,
+                auto_complete="name",
+                auto_focus=True,
+            ),
+            _field(
+                "Email",
+                "email",
+                "email",
+                AuthFormState.email_error,
+                auto_complete="email",
+            ),
+            _field(
+                "Password",
+                "password",
+                "password",
+                AuthFormState.password_error,
+                auto_complete="new-password",
+            ),
             rx.button("Create account", type="submit", size="3", width="100%"),
             spacing="4",
             width="100%",
@@ -146,5 +189,7 @@ def register_page() -> rx.Component:
         on_submit=AuthFormState.register,
         width="100%",
     )
-    footer = rx.text("Have an account? ", rx.link("Sign in", href=routes.LOGIN), size="2")
+    footer = rx.text(
+        "Have an account? ", rx.link("Sign in", href=routes.LOGIN), size="2"
+    )
     return _card("Create account", "The first account becomes the admin.", form, footer)

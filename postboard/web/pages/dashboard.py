@@ -98,18 +98,48 @@ def new_post_form() -> rx.Component:
         rx.form(
             rx.vstack(
                 rx.heading("New post", size="4"),
-                rx.el.label("Title", html_for="title", style={"fontWeight": 500, "fontSize": "14px"}),
-                rx.input(id="title", name="title", size="3", width="100%", max_length=TITLE_MAX + 50,
-                         placeholder="What is new?"),
+                rx.el.label(
+                    "Title",
+                    html_for="title",
+                    style={"fontWeight": 500, "fontSize": "14px"},
+                ),
+                rx.input(
+                    id="title",
+                    name="title",
+                    size="3",
+                    width="100%",
+                    max_length=TITLE_MAX + 50,
+                    placeholder="What is new?",
+                ),
                 field_error(FeedState.title_error),
-                rx.el.label("Content", html_for="content", style={"fontWeight": 500, "fontSize": "14px"}),
-                rx.text_area(id="content", name="content", size="3", width="100%", rows="5",
-                             max_length=CONTENT_MAX + 100, placeholder="Say it in full."),
+                rx.el.label(
+                    "Content",
+                    html_for="content",
+                    style={"fontWeight": 500, "fontSize": "14px"},
+                ),
+                rx.text_area(
+                    id="content",
+                    name="content",
+                    size="3",
+                    width="100%",
+                    rows="5",
+                    max_length=CONTENT_MAX + 100,
+                    placeholder="Say it in full.",
+                ),
                 field_error(FeedState.content_error),
                 rx.hstack(
-                    rx.button(rx.icon("send", size=16), "Publish", type="submit", size="3"),
-                    rx.cond(FeedState.notice != "", rx.text(FeedState.notice, size="2", color_scheme="green",
-                                                             role="status")),
+                    rx.button(
+                        rx.icon("send", size=16), "Publish", type="submit", size="3"
+                    ),
+                    rx.cond(
+                        FeedState.notice != "",
+                        rx.text(
+                            FeedState.notice,
+                            size="2",
+                            color_scheme="green",
+                            role="status",
+                        ),
+                    ),
                     align="center",
                     spacing="4",
                 ),
@@ -133,7 +163,8 @@ def dashboard_page() -> rx.Component:
                 rx.foreach(live_feed, lambda p: post_row(p, live=True)),
                 rx.foreach(FeedState.posts, lambda p: post_row(p)),
                 rx.cond(
-                    (FeedState.posts.length() == 0) & (live_feed.to(list).length() == 0),
+                    (FeedState.posts.length() == 0)
+                    & (live_feed.to(list).length() == 0),
                     rx.text("No posts yet.", color_scheme="gray"),
                 ),
                 spacing="3",

@@ -30,7 +30,12 @@ class MailboxState(AppState):
         folder = get_settings().mailbox_dir
         self.total = count_messages(folder)
         self.mails = [
-            {"key": m.key, "recipient": m.recipient, "subject": m.subject, "received_at": m.received_at.isoformat()}
+            {
+                "key": m.key,
+                "recipient": m.recipient,
+                "subject": m.subject,
+                "received_at": m.received_at.isoformat(),
+            }
             for m in list_messages(folder, limit=100)
         ]
 
@@ -48,8 +53,12 @@ class MailboxState(AppState):
 def _row(mail: rx.Var[MailRow]) -> rx.Component:
     return rx.table.row(
         rx.table.cell(mail["recipient"]),
-        rx.table.cell(rx.link(mail["subject"], href="#", on_click=MailboxState.open(mail["key"]))),
-        rx.table.cell(rx.moment(mail["received_at"], from_now=True, style={"fontSize": "13px"})),
+        rx.table.cell(
+            rx.link(mail["subject"], href="#", on_click=MailboxState.open(mail["key"]))
+        ),
+        rx.table.cell(
+            rx.moment(mail["received_at"], from_now=True, style={"fontSize": "13px"})
+        ),
         data_testid="mail-row",
     )
 
@@ -61,13 +70,26 @@ def _viewer() -> rx.Component:
             rx.vstack(
                 rx.heading(MailboxState.open_subject, size="4"),
                 rx.text("To: ", MailboxState.open_recipient, size="2"),
-                rx.text("From: ", MailboxState.open_sender, size="2", color_scheme="gray"),
+                rx.text(
+                    "From: ", MailboxState.open_sender, size="2", color_scheme="gray"
+                ),
                 # A sandboxed frame with no permissions: captured HTML cannot run script.
-                rx.el.iframe(src_doc=MailboxState.open_html, sandbox="", title="Rendered message",
-                             style={"width": "100%", "height": "480px", "border": "1px solid var(--gray-5)",
-                                    "borderRadius": "8px", "background": "white"}),
-                rx.el.details(rx.el.summary("Plain text"),
-                              rx.el.pre(MailboxState.open_text, style={"whiteSpace": "pre-wrap"})),
+                rx.el.iframe(
+                    src_doc=MailboxState.open_html,
+                    sandbox="",
+                    title="Rendered message",
+                    style={
+                        "width": "100%",
+                        "height": "480px",
+                        "border": "1px solid var(--gray-5)",
+                        "borderRadius": "8px",
+                        "background": "white",
+                    },
+                ),
+                rx.el.details(
+                    rx.el.summary("Plain text"),
+                    rx.el.pre(MailboxState.open_text, style={"whiteSpace": "pre-wrap"}),
+                ),
                 spacing="2",
                 width="100%",
             ),
@@ -81,18 +103,31 @@ def mailbox_page() -> rx.Component:
     return page(
         rx.vstack(
             rx.hstack(
-                rx.text(MailboxState.total, " messages captured by the dev SMTP sink; newest 100 shown.",
-                        color_scheme="gray", size="2"),
-                rx.button(rx.icon("refresh-cw", size=14), "Refresh", variant="soft", size="1",
-                          on_click=MailboxState.load),
+                rx.text(
+                    MailboxState.total,
+                    " messages captured by the dev SMTP sink; newest 100 shown.",
+                    color_scheme="gray",
+                    size="2",
+                ),
+                rx.button(
+                    rx.icon("refresh-cw", size=14),
+                    "Refresh",
+                    variant="soft",
+                    size="1",
+                    on_click=MailboxState.load,
+                ),
                 justify="between",
                 width="100%",
             ),
             _viewer(),
             rx.table.root(
-                rx.table.header(rx.table.row(rx.table.column_header_cell("Recipient"),
-                                             rx.table.column_header_cell("Subject"),
-                                             rx.table.column_header_cell("Received"))),
+                rx.table.header(
+                    rx.table.row(
+                        rx.table.column_header_cell("Recipient"),
+                        rx.table.column_header_cell("Subject"),
+                        rx.table.column_header_cell("Received"),
+                    )
+                ),
                 rx.table.body(rx.foreach(MailboxState.mails, _row)),
                 width="100%",
                 variant="surface",

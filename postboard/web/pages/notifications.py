@@ -22,8 +22,14 @@ class InboxState(AppState):
         with session_scope() as session:
             rows = list_for_user(session, user_id=self.user_id, limit=PAGE)
         self.items = [
-            {"id": n.id, "title": n.title, "body": n.body, "url": n.url.split("//", 1)[-1].split("/", 1)[-1],
-             "created_at": n.created_at.isoformat(), "unread": n.read_at is None}
+            {
+                "id": n.id,
+                "title": n.title,
+                "body": n.body,
+                "url": n.url.split("//", 1)[-1].split("/", 1)[-1],
+                "created_at": n.created_at.isoformat(),
+                "unread": n.read_at is None,
+            }
             for n in rows
         ]
         self._sync_unread()
@@ -53,21 +59,39 @@ def _item(item: rx.Var[InboxRow]) -> rx.Component:
     unread = item["unread"].to(bool)
     return rx.card(
         rx.hstack(
-            rx.box(width="10px", height="10px", border_radius="50%", flex_shrink="0", margin_top="6px",
-                   background=rx.cond(unread, rx.color("indigo", 9), "transparent")),
+            rx.box(
+                width="10px",
+                height="10px",
+                border_radius="50%",
+                flex_shrink="0",
+                margin_top="6px",
+                background=rx.cond(unread, rx.color("indigo", 9), "transparent"),
+            ),
             rx.vstack(
-                rx.link(rx.text(item["title"].to(str), weight=rx.cond(unread, "bold", "regular")),
-                        href="/" + item["url"].to(str)),
+                rx.link(
+                    rx.text(
+                        item["title"].to(str), weight=rx.cond(unread, "bold", "regular")
+                    ),
+                    href="/" + item["url"].to(str),
+                ),
                 rx.text(item["body"].to(str), size="2", color_scheme="gray"),
-                rx.moment(item["created_at"].to(str), from_now=True, style={"fontSize": "12px"}),
+                rx.moment(
+                    item["created_at"].to(str),
+                    from_now=True,
+                    style={"fontSize": "12px"},
+                ),
                 spacing="1",
                 align="start",
                 flex="1",
             ),
             rx.cond(
                 unread,
-                rx.button("Mark as read", size="1", variant="soft",
-                          on_click=InboxState.read_one(item["id"].to(int))),
+                rx.button(
+                    "Mark as read",
+                    size="1",
+                    variant="soft",
+                    on_click=InboxState.read_one(item["id"].to(int)),
+                ),
                 rx.badge("read", color_scheme="gray", variant="surface"),
             ),
             align="start",
@@ -85,23 +109,33 @@ def notifications_page() -> rx.Component:
         rx.vstack(
             rx.hstack(
                 rx.text("Newest first.", color_scheme="gray", size="2"),
-                rx.button(rx.icon("check-check", size=16), "Mark all as read", variant="outline",
-                          on_click=InboxState.read_all),
+                rx.button(
+                    rx.icon("check-check", size=16),
+                    "Mark all as read",
+                    variant="outline",
+                    on_click=InboxState.read_all,
+                ),
                 justify="between",
                 align="center",
                 width="100%",
             ),
             rx.cond(
                 new_live_posts.to(list).length() > 0,
-                rx.callout(
-                    "New notifications arrived. ",
-                    rx.link("Show them", on_click=InboxState.load, href="#"),
-                    icon="bell-ring",
-                    size="1",
+                rx.hstack(
+                    rx.icon("bell-ring", size=16),
+                    rx.text("New notifications arrived.", size="2"),
+                    rx.button(
+                        "Show them", size="1", variant="soft", on_click=InboxState.load
+                    ),
+                    align="center",
+                    spacing="2",
                 ),
             ),
             rx.foreach(InboxState.items, _item),
-            rx.cond(InboxState.items.length() == 0, rx.text("Nothing here yet.", color_scheme="gray")),
+            rx.cond(
+                InboxState.items.length() == 0,
+                rx.text("Nothing here yet.", color_scheme="gray"),
+            ),
             spacing="3",
             width="100%",
             max_width="48rem",

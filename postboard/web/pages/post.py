@@ -33,7 +33,11 @@ class PostState(AppState):
         except NotFound:
             return
         self.found = True
-        self.title, self.content, self.author = post.title, post.content, post.author_name
+        self.title, self.content, self.author = (
+            post.title,
+            post.content,
+            post.author_name,
+        )
         self.created_at = post.created_at.isoformat()
 
 
@@ -48,7 +52,11 @@ def post_page() -> rx.Component:
                     rx.hstack(
                         rx.text(PostState.author, weight="medium", size="2"),
                         rx.text("·", size="2", color_scheme="gray"),
-                        rx.moment(PostState.created_at, from_now=True, style={"fontSize": "13px"}),
+                        rx.moment(
+                            PostState.created_at,
+                            from_now=True,
+                            style={"fontSize": "13px"},
+                        ),
                         spacing="2",
                     ),
                     rx.separator(),
@@ -60,8 +68,14 @@ def post_page() -> rx.Component:
                 max_width="48rem",
                 width="100%",
             ),
-            rx.callout("This post does not exist.", icon="triangle-alert", color_scheme="orange"),
+            rx.callout(
+                "This post does not exist.",
+                icon="triangle-alert",
+                color_scheme="orange",
+            ),
         ),
-        rx.link("← Back to the feed", href="/", size="2", margin_top="1em", display="block"),
+        rx.link(
+            "← Back to the feed", href="/", size="2", margin_top="1em", display="block"
+        ),
         title="Post",
     )

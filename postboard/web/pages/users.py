@@ -59,9 +59,13 @@ def _row(user: rx.Var[UserRow]) -> rx.Component:
         rx.table.cell(user["name"]),
         rx.table.cell(user["email"]),
         rx.table.cell(
-            rx.select(ROLES, value=user["role"], size="1",
-                      on_change=lambda role: UsersState.change_role(user["id"], role),
-                      aria_label="Role of " + user["email"]),
+            rx.select(
+                ROLES,
+                value=user["role"],
+                size="1",
+                on_change=lambda role: UsersState.change_role(user["id"], role),
+                aria_label="Role of " + user["email"],
+            ),
         ),
     )
 
@@ -71,17 +75,25 @@ def users_page() -> rx.Component:
     return page(
         rx.vstack(
             rx.hstack(
-                rx.input(placeholder="Search name or email", on_change=UsersState.search.debounce(300),
-                         width="20rem", aria_label="Search users"),
+                rx.input(
+                    placeholder="Search name or email",
+                    on_change=UsersState.search.debounce(300),
+                    width="20rem",
+                    aria_label="Search users",
+                ),
                 rx.text(UsersState.total, " accounts", color_scheme="gray", size="2"),
                 justify="between",
                 align="center",
                 width="100%",
             ),
             rx.table.root(
-                rx.table.header(rx.table.row(rx.table.column_header_cell("Name"),
-                                             rx.table.column_header_cell("Email"),
-                                             rx.table.column_header_cell("Role"))),
+                rx.table.header(
+                    rx.table.row(
+                        rx.table.column_header_cell("Name"),
+                        rx.table.column_header_cell("Email"),
+                        rx.table.column_header_cell("Role"),
+                    )
+                ),
                 rx.table.body(rx.foreach(UsersState.rows, _row)),
                 width="100%",
                 variant="surface",

@@ -37,16 +37,14 @@ def _users_seed(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     with session_scope() as session:
         made = seed_members(session, count=args.count, password=args.password)
-    print(
-        f"seeded {made:,} members in {time.perf_counter() - started:.1f}s (password {args.password!r})"
-    )
+    print(f"seeded {made:,} members in {time.perf_counter() - started:.1f}s (password {args.password!r})")
     return 0
 
 
 def _db_upgrade(_args: argparse.Namespace) -> int:
-    from alembic import command
     from alembic.config import Config
 
+    from alembic import command
     from postboard.settings import ROOT
 
     command.upgrade(Config(str(ROOT / "alembic.ini")), "head")
@@ -61,35 +59,25 @@ def _dev(_args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the `postboard` command."""
-    parser = argparse.ArgumentParser(
-        prog="postboard", description="Postboard command line"
-    )
+    parser = argparse.ArgumentParser(prog="postboard", description="Postboard command line")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    users = commands.add_parser("users", help="manage accounts").add_subparsers(
-        dest="action", required=True
-    )
+    users = commands.add_parser("users", help="manage accounts").add_subparsers(dest="action", required=True)
     create = users.add_parser("create", help="create an account")
     create.add_argument("--email", required=True)
     create.add_argument("--name", required=True)
     create.add_argument("--password", required=True)
-    create.add_argument(
-        "--role", choices=[r.value for r in Role], default=Role.MEMBER.value
-    )
+    create.add_argument("--role", choices=[r.value for r in Role], default=Role.MEMBER.value)
     create.set_defaults(run=_users_create)
     seed = users.add_parser("seed", help="insert N fake members")
     seed.add_argument("count", type=int)
     seed.add_argument("--password", default="password123")
     seed.set_defaults(run=_users_seed)
 
-    db = commands.add_parser("db", help="database").add_subparsers(
-        dest="action", required=True
-    )
+    db = commands.add_parser("db", help="database").add_subparsers(dest="action", required=True)
     db.add_parser("upgrade", help="apply every migration").set_defaults(run=_db_upgrade)
 
-    commands.add_parser(
-        "dev", help="run the whole app (what `make dev` runs)"
-    ).set_defaults(run=_dev)
+    commands.add_parser("dev", help="run the whole app (what `make dev` runs)").set_defaults(run=_dev)
     return parser
 
 

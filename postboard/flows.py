@@ -48,12 +48,7 @@ def plan_email_chunks(session: Session, *, chunk_size: int) -> list[EmailChunk]:
     chunks: list[EmailChunk] = []
     after = 0
     while True:
-        ids = session.exec(
-            select(User.id)
-            .where(col(User.id) > after)
-            .order_by(col(User.id))
-            .limit(chunk_size)
-        ).all()
+        ids = session.exec(select(User.id).where(col(User.id) > after).order_by(col(User.id)).limit(chunk_size)).all()
         if not ids:
             return chunks
         last = ids[-1]
@@ -62,9 +57,7 @@ def plan_email_chunks(session: Session, *, chunk_size: int) -> list[EmailChunk]:
         after = last
 
 
-def _chunk_recipients(
-    session: Session, *, chunk: EmailChunk, exclude: int
-) -> Sequence[tuple[int, str]]:
+def _chunk_recipients(session: Session, *, chunk: EmailChunk, exclude: int) -> Sequence[tuple[int, str]]:
     rows = session.exec(
         select(User.id, User.email)
         .where(
@@ -90,9 +83,7 @@ async def send_email_chunk(
     recipients = dict(_chunk_recipients(session, chunk=chunk, exclude=post.author_id))
     ids = list(recipients)
     ensure_deliveries(session, post_id=post_id, user_ids=ids, channel=Channel.EMAIL)
-    owed = owed_deliveries(
-        session, post_id=post_id, user_ids=ids, channel=Channel.EMAIL
-    )
+    owed = owed_deliveries(session, post_id=post_id, user_ids=ids, channel=Channel.EMAIL)
     skipped = len(ids) - len(owed)
     if not owed:
         return ChunkResult(sent=0, failed=0, skipped=skipped)
@@ -121,9 +112,7 @@ async def send_email_chunk(
     return ChunkResult(sent=sent, failed=failed, skipped=skipped)
 
 
-async def notify_post(
-    session: Session, *, post_id: int, bus: Bus, settings: Settings
-) -> LivePost:
+async def notify_post(session: Session, *, post_id: int, bus: Bus, settings: Settings) -> LivePost:
     """Put the post in every inbox, then announce it once on the live channel."""
     post = get_post(session, post_id=post_id)
     url = post_url(settings, post_id)

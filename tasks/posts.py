@@ -25,9 +25,7 @@ async def send_post_emails(post_id: int) -> int:
 
 
 @emails_broker.task(task_name="send_post_email_chunk")
-async def send_post_email_chunk(
-    post_id: int, after_id: int, last_id: int
-) -> dict[str, int]:
+async def send_post_email_chunk(post_id: int, after_id: int, last_id: int) -> dict[str, int]:
     """Email one chunk of a post's audience over one SMTP connection."""
     settings = get_settings()
     with session_scope() as session:
@@ -48,9 +46,7 @@ async def send_post_notification(post_id: int) -> int:
     bus = RedisBus(settings.redis_url)
     try:
         with session_scope() as session:
-            message = await flows.notify_post(
-                session, post_id=post_id, bus=bus, settings=settings
-            )
+            message = await flows.notify_post(session, post_id=post_id, bus=bus, settings=settings)
     finally:
         await bus.close()
     return message.id

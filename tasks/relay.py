@@ -26,5 +26,5 @@ async def relay_outbox() -> int:
 async def _relay_at_start(state: TaskiqState) -> None:
     try:
         await relay_outbox()
-    except Exception:  # noqa: BLE001 - a relay failure must not stop the worker from starting
+    except Exception:
         log.exception("outbox relay at worker start failed")

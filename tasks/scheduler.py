@@ -5,6 +5,4 @@ from taskiq.schedule_sources import LabelScheduleSource
 
 from tasks.brokers import notifications_broker
 
-scheduler = TaskiqScheduler(
-    broker=notifications_broker, sources=[LabelScheduleSource(notifications_broker)]
-)
+scheduler = TaskiqScheduler(broker=notifications_broker, sources=[LabelScheduleSource(notifications_broker)])

@@ -28,9 +28,7 @@ class Delivery(SQLModel, table=True):
     """One message to one recipient on one channel, with its attempts and last error."""
 
     __table_args__ = (
-        UniqueConstraint(
-            "post_id", "user_id", "channel", name="uq_delivery_post_user_channel"
-        ),
+        UniqueConstraint("post_id", "user_id", "channel", name="uq_delivery_post_user_channel"),
         Index("ix_delivery_post_status", "post_id", "status"),
     )
 

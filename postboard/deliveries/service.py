@@ -9,9 +9,7 @@ from postboard.deliveries.models import Channel, Delivery, DeliveryStatus
 from postboard.users.models import utcnow
 
 
-def ensure_deliveries(
-    session: Session, *, post_id: int, user_ids: Sequence[int], channel: Channel
-) -> None:
+def ensure_deliveries(session: Session, *, post_id: int, user_ids: Sequence[int], channel: Channel) -> None:
     """Create a pending row for each recipient that has none yet."""
     if not user_ids:
         return
@@ -43,9 +41,7 @@ def ensure_deliveries(
     session.commit()
 
 
-def owed_deliveries(
-    session: Session, *, post_id: int, user_ids: Sequence[int], channel: Channel
-) -> Sequence[Delivery]:
+def owed_deliveries(session: Session, *, post_id: int, user_ids: Sequence[int], channel: Channel) -> Sequence[Delivery]:
     """Return the recipients' deliveries that were not sent yet."""
     if not user_ids:
         return []
@@ -76,9 +72,7 @@ def record_outcome(session: Session, *, delivery_id: int, error: str | None) -> 
     session.commit()
 
 
-def count_by_status(
-    session: Session, *, post_id: int, channel: Channel
-) -> dict[DeliveryStatus, int]:
+def count_by_status(session: Session, *, post_id: int, channel: Channel) -> dict[DeliveryStatus, int]:
     """Return how many of a post's deliveries on a channel stand at each status."""
     rows = session.exec(
         select(Delivery.status, func.count())

@@ -1,12 +1,16 @@
 """Start and supervise every process of a dev stack; stop them all on Ctrl-C."""
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from dotenv import dotenv_values
 
 from postboard.dev.services import free_port, redis_command, sink_command, wait_for_port
 from postboard.settings import ROOT, get_settings
@@ -40,30 +44,24 @@ class Stack:
             _signal_group(proc, signal.SIGTERM)
         deadline = time.monotonic() + timeout
         for proc in self.procs.values():
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
         for proc in self.procs.values():
             _signal_group(proc, signal.SIGKILL)
             proc.wait()
 
     def dead(self) -> str | None:
         """Return the name of a process that exited, if any."""
-        return next(
-            (name for name, p in self.procs.items() if p.poll() is not None), None
-        )
+        return next((name for name, p in self.procs.items() if p.poll() is not None), None)
 
 
 def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, sig)
-    except ProcessLookupError:
-        pass
 
 
-def _child_env(frontend_port: int, backend_port: int) -> dict[str, str]:
-    env = dict(os.environ)
+def _child_env(base: Mapping[str, str], frontend_port: int, backend_port: int) -> dict[str, str]:
+    env = dict(base)
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("REFLEX_USE_NPM", "1")
     env["FRONTEND_PORT"], env["BACKEND_PORT"] = str(frontend_port), str(backend_port)
@@ -78,9 +76,9 @@ def _child_env(frontend_port: int, backend_port: int) -> dict[str, str]:
     return env
 
 
-def _configured(name: str) -> bool:
+def _configured(name: str, env: Mapping[str, str]) -> bool:
     # Set in the environment or in `.env`: the user chose a real service.
-    return name.lower() in get_settings().model_fields_set
+    return bool(env.get(name)) or bool(dotenv_values(ROOT / ".env").get(name))
 
 
 def start_stack(
@@ -89,32 +87,27 @@ def start_stack(
     backend_port: int = 8000,
     workers: int = 1,
     logs: Path | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> Stack:
     """Start Redis and the sink when unconfigured, migrate, then web, workers and scheduler."""
     var = ROOT / "var"
     var.mkdir(exist_ok=True)
-    stack = Stack(env=_child_env(frontend_port, backend_port))
+    stack = Stack(env=_child_env(os.environ if env is None else env, frontend_port, backend_port))
     log = (lambda n: logs / f"{n}.log") if logs else (lambda n: var / f"{n}.log")
-    if not _configured("REDIS_URL"):
+    if not _configured("REDIS_URL", stack.env):
         port = free_port(6390)
-        stack.start(
-            "redis", redis_command(port=port, data_dir=var / "redis"), log=log("redis")
-        )
+        stack.start("redis", redis_command(port=port, data_dir=var / "redis"), log=log("redis"))
         stack.env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
         wait_for_port(port)
         stack.where.append(("redis (embedded)", stack.env["REDIS_URL"]))
-    if not _configured("SMTP_HOST"):
+    if not _configured("SMTP_HOST", stack.env):
         port = free_port(8025)
         folder = Path(stack.env.get("MAILBOX_DIR", str(get_settings().mailbox_dir)))
-        stack.start(
-            "smtp-sink", sink_command(port=port, folder=folder), log=log("smtp-sink")
-        )
+        stack.start("smtp-sink", sink_command(port=port, folder=folder), log=log("smtp-sink"))
         stack.env["SMTP_HOST"], stack.env["SMTP_PORT"] = "127.0.0.1", str(port)
         wait_for_port(port)
         stack.where.append(("smtp sink (aiosmtpd)", f"127.0.0.1:{port} → {folder}"))
-    subprocess.run(
-        [str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=stack.env, check=True
-    )
+    subprocess.run([str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=stack.env, check=True)
     taskiq = str(BIN / "taskiq")
     for queue, concurrency in (("emails", 8), ("notifications", 4)):
         stack.start(
@@ -151,9 +144,7 @@ def start_stack(
         log=logs and log("web"),
     )
     stack.where.append(("web UI", f"http://localhost:{frontend_port}"))
-    stack.where.append(
-        ("backend + API", f"http://localhost:{backend_port}  (/api/docs)")
-    )
+    stack.where.append(("backend + API", f"http://localhost:{backend_port}  (/api/docs)"))
     return stack
 
 

@@ -21,9 +21,7 @@ class RedisBus:
     """Redis pub/sub."""
 
     def __init__(self, url: str) -> None:
-        self._redis = Redis.from_url(
-            url, socket_connect_timeout=3, health_check_interval=30
-        )
+        self._redis = Redis.from_url(url, socket_connect_timeout=3, health_check_interval=30)
 
     async def publish(self, channel: str, message: str) -> None:
         """Publish one message on a Redis channel."""

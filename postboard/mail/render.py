@@ -17,8 +17,8 @@ from postboard.posts.models import PostView
 from postboard.settings import Settings
 
 TEMPLATES = Path(__file__).parent / "templates"
-_RCPT = "rcpt-placeholder@postboard.invalid"
-_MSGID = b"<msgid-placeholder@postboard.invalid>"
+_RCPT = "rcpt-placeholder-7f3a9c@example.com"
+_MSGID = b"<msgid-placeholder-7f3a9c@example.com>"
 
 
 @dataclass(frozen=True)
@@ -31,9 +31,7 @@ class RenderedEmail:
 
     def for_recipient(self, *, address: str, message_id: str) -> bytes:
         """Return the message bytes addressed to one recipient."""
-        return self.raw.replace(_RCPT.encode(), address.encode()).replace(
-            _MSGID, message_id.encode()
-        )
+        return self.raw.replace(_RCPT.encode(), address.encode()).replace(_MSGID, message_id.encode())
 
 
 @lru_cache
@@ -86,11 +84,11 @@ async def render_post_email(post: PostView, *, settings: Settings) -> RenderedEm
         multipart_subtype=MultipartSubtypeEnum.alternative,
     )
     message = await FastMail(_connection(settings)).get_message(schema)
-    del message["Message-ID"]
+    # Bare slots, so that one byte replace per recipient addresses the copy.
+    del message["To"], message["Message-ID"]
+    message["To"] = _RCPT
     message["Message-ID"] = _MSGID.decode()
-    return RenderedEmail(
-        subject=subject, sender=settings.mail_from, raw=message.as_bytes()
-    )
+    return RenderedEmail(subject=subject, sender=settings.mail_from, raw=message.as_bytes())
 
 
 def message_id(*, post_id: int, user_id: int, domain: str = "postboard") -> str:

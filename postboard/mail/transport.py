@@ -41,9 +41,7 @@ class SmtpTransport:
     async def __aenter__(self) -> Self:
         await self._smtp.connect()
         if self._settings.smtp_username:
-            await self._smtp.login(
-                self._settings.smtp_username, self._settings.smtp_password
-            )
+            await self._smtp.login(self._settings.smtp_username, self._settings.smtp_password)
         return self
 
     async def __aexit__(

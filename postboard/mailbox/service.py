@@ -55,9 +55,7 @@ def count_messages(folder: Path) -> int:
 
 def list_messages(folder: Path, *, limit: int = 100) -> list[CapturedMail]:
     """Return the newest captured messages first."""
-    newest = sorted(
-        _files(folder), key=lambda p: (p.stat().st_mtime_ns, p.name), reverse=True
-    )[:limit]
+    newest = sorted(_files(folder), key=lambda p: (p.stat().st_mtime_ns, p.name), reverse=True)[:limit]
     out: list[CapturedMail] = []
     for path in newest:
         msg = _parse(path)

@@ -15,29 +15,24 @@ class MaildirHandler:
     """Stores every accepted message, one copy per envelope recipient."""
 
     def __init__(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
+        for sub in ("tmp", "new", "cur"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
         self._box = mailbox.Maildir(folder, create=True)
         self._lock = threading.Lock()
         self.received = 0
 
-    async def handle_DATA(
-        self, server: SMTP, session: Session, envelope: Envelope
-    ) -> str:  # noqa: N802
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
         """Keep the message; answer 250 as a real server would."""
         content = envelope.original_content or b""
         for rcpt in envelope.rcpt_tos:
-            message = mailbox.MaildirMessage(
-                b"X-Envelope-To: " + rcpt.encode() + b"\r\n" + content
-            )
+            message = mailbox.MaildirMessage(b"X-Envelope-To: " + rcpt.encode() + b"\r\n" + content)
             with self._lock:
                 self._box.add(message)
                 self.received += 1
         return "250 Message accepted for delivery"
 
 
-def start_sink(
-    folder: Path, *, host: str = "127.0.0.1", port: int = 8025
-) -> tuple[Controller, MaildirHandler]:
+def start_sink(folder: Path, *, host: str = "127.0.0.1", port: int = 8025) -> tuple[Controller, MaildirHandler]:
     """Start the sink on a thread; stop it with `controller.stop()`."""
     handler = MaildirHandler(folder)
     kwargs: dict[str, Any] = {"data_size_limit": 10 * 1024 * 1024}

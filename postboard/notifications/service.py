@@ -21,9 +21,7 @@ class UnreadSummary:
 
 def create_for_post(session: Session, *, post: PostView, url: str) -> int:
     """Insert one notification per user for a post (skipping any that exist); return how many."""
-    already = exists().where(
-        col(Notification.user_id) == col(User.id), col(Notification.post_id) == post.id
-    )
+    already = exists().where(col(Notification.user_id) == col(User.id), col(Notification.post_id) == post.id)
     rows = select(
         col(User.id),
         literal(post.id),
@@ -32,9 +30,7 @@ def create_for_post(session: Session, *, post: PostView, url: str) -> int:
         literal(url),
         literal(utcnow()),
     ).where(~already)
-    statement = insert(Notification).from_select(
-        ["user_id", "post_id", "title", "body", "url", "created_at"], rows
-    )
+    statement = insert(Notification).from_select(["user_id", "post_id", "title", "body", "url", "created_at"], rows)
     result = session.execute(statement)
     session.commit()
     return int(getattr(result, "rowcount", 0) or 0)
@@ -57,9 +53,7 @@ def unread_summary(session: Session, *, user_id: int) -> UnreadSummary:
         .select_from(Notification)
         .where(Notification.user_id == user_id, col(Notification.read_at).is_(None))
     ).one()
-    newest = session.exec(
-        select(func.max(Notification.post_id)).where(Notification.user_id == user_id)
-    ).one()
+    newest = session.exec(select(func.max(Notification.post_id)).where(Notification.user_id == user_id)).one()
     return UnreadSummary(count=count, newest_post_id=newest or 0)
 
 
@@ -82,9 +76,7 @@ def mark_all_read(session: Session, *, user_id: int) -> int:
     """Mark every unread notification of a user read; return how many."""
     result = session.execute(
         update(Notification)
-        .where(
-            col(Notification.user_id) == user_id, col(Notification.read_at).is_(None)
-        )
+        .where(col(Notification.user_id) == user_id, col(Notification.read_at).is_(None))
         .values(read_at=utcnow())
     )
     session.commit()

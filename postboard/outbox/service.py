@@ -20,9 +20,7 @@ class Dispatcher(Protocol):
         ...
 
 
-async def dispatch_event(
-    session: Session, *, event: OutboxEvent, dispatcher: Dispatcher
-) -> bool:
+async def dispatch_event(session: Session, *, event: OutboxEvent, dispatcher: Dispatcher) -> bool:
     """Dispatch one outbox event and record the outcome; return whether it went out."""
     try:
         await dispatcher.dispatch(event)
@@ -44,10 +42,7 @@ async def dispatch_event(
 def pending_events(session: Session, *, limit: int = 100) -> Sequence[OutboxEvent]:
     """Return outbox events not yet handed to the queue, oldest first."""
     return session.exec(
-        select(OutboxEvent)
-        .where(col(OutboxEvent.dispatched_at).is_(None))
-        .order_by(col(OutboxEvent.id))
-        .limit(limit)
+        select(OutboxEvent).where(col(OutboxEvent.dispatched_at).is_(None)).order_by(col(OutboxEvent.id)).limit(limit)
     ).all()
 
 

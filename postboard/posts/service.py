@@ -37,9 +37,7 @@ def validate_post(*, title: str, content: str) -> dict[str, str]:
     return errors
 
 
-def create_post(
-    session: Session, *, author: User, title: str, content: str
-) -> tuple[Post, OutboxEvent]:
+def create_post(session: Session, *, author: User, title: str, content: str) -> tuple[Post, OutboxEvent]:
     """Store a post and its `post.created` outbox event in one transaction."""
     if author.role not in PUBLISHERS:
         raise Forbidden("Only admins and editors can publish")
@@ -57,9 +55,7 @@ def create_post(
     return post, event
 
 
-async def publish(
-    session: Session, *, author: User, title: str, content: str, dispatcher: Dispatcher
-) -> PublishResult:
+async def publish(session: Session, *, author: User, title: str, content: str, dispatcher: Dispatcher) -> PublishResult:
     """Publish a post: store it with its outbox event, then hand the event to the queue."""
     post, event = create_post(session, author=author, title=title, content=content)
     queued = await dispatch_event(session, event=event, dispatcher=dispatcher)
@@ -82,18 +78,14 @@ def _view(post: Post, author_name: str) -> PostView:
 def get_post(session: Session, *, post_id: int) -> PostView:
     """Return one post with its author's name, or raise NotFound."""
     row = session.exec(
-        select(Post, User.name)
-        .join(User, col(User.id) == col(Post.author_id))
-        .where(Post.id == post_id)
+        select(Post, User.name).join(User, col(User.id) == col(Post.author_id)).where(Post.id == post_id)
     ).first()
     if row is None:
         raise NotFound(f"Post {post_id} does not exist")
     return _view(row[0], row[1])
 
 
-def latest_posts(
-    session: Session, *, limit: int = 20, before_id: int | None = None
-) -> Sequence[PostView]:
+def latest_posts(session: Session, *, limit: int = 20, before_id: int | None = None) -> Sequence[PostView]:
     """Return posts newest first, one keyset page at a time."""
     query = select(Post, User.name).join(User, col(User.id) == col(Post.author_id))
     if before_id is not None:

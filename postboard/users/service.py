@@ -18,9 +18,7 @@ MIN_PASSWORD = 8
 
 def _clean_email(email: str) -> str:
     try:
-        return validate_email(
-            email.strip(), check_deliverability=False
-        ).normalized.lower()
+        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
         raise ValidationFailed({"email": f"Email is not valid: {exc}"}) from exc
 
@@ -44,9 +42,7 @@ def validate_registration(*, name: str, email: str, password: str) -> dict[str, 
     return errors
 
 
-def create_user(
-    session: Session, *, name: str, email: str, password: str, role: Role | None = None
-) -> User:
+def create_user(session: Session, *, name: str, email: str, password: str, role: Role | None = None) -> User:
     """Create an account; the first account ever becomes admin, others members."""
     errors = validate_registration(name=name, email=email, password=password)
     if errors:
@@ -113,24 +109,18 @@ def user_for_token(session: Session, *, token: str) -> User | None:
 
 def end_session(session: Session, *, token: str) -> None:
     """Sign a browser out by deleting its session."""
-    row = session.exec(
-        select(AuthSession).where(AuthSession.token_hash == _token_hash(token))
-    ).first()
+    row = session.exec(select(AuthSession).where(AuthSession.token_hash == _token_hash(token))).first()
     if row is not None:
         session.delete(row)
         session.commit()
 
 
-def search_users(
-    session: Session, *, query: str = "", limit: int = 100
-) -> Sequence[User]:
+def search_users(session: Session, *, query: str = "", limit: int = 100) -> Sequence[User]:
     """Return users whose name or email contains `query`, in id order."""
     statement = select(User)
     if query.strip():
         pattern = f"%{query.strip().lower()}%"
-        statement = statement.where(
-            col(User.email).ilike(pattern) | col(User.name).ilike(pattern)
-        )
+        statement = statement.where(col(User.email).ilike(pattern) | col(User.name).ilike(pattern))
     return session.exec(statement.order_by(col(User.id)).limit(limit)).all()
 
 
@@ -145,9 +135,7 @@ def set_role(session: Session, *, user_id: int, role: Role) -> User:
     if user is None:
         raise ValidationFailed({"user": "No such user"})
     if user.role == Role.ADMIN and role != Role.ADMIN:
-        admins = session.exec(
-            select(func.count()).select_from(User).where(User.role == Role.ADMIN)
-        ).one()
+        admins = session.exec(select(func.count()).select_from(User).where(User.role == Role.ADMIN)).one()
         if admins <= 1:
             raise ValidationFailed({"role": "The last admin cannot be demoted"})
     user.role = role
@@ -157,9 +145,7 @@ def set_role(session: Session, *, user_id: int, role: Role) -> User:
     return user
 
 
-def seed_members(
-    session: Session, *, count: int, password: str, batch: int = 5_000
-) -> int:
+def seed_members(session: Session, *, count: int, password: str, batch: int = 5_000) -> int:
     """Insert `count` fake members fast (one password hash shared by all)."""
     shared_hash = hash_password(password)
     start = (session.exec(select(func.max(User.id))).one() or 0) + 1

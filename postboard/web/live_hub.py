@@ -101,9 +101,7 @@ class LiveHub:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - Redis down: retry, never kill the web process
-                log.warning(
-                    "live subscription lost (%s); retrying in %.1fs", exc, delay
-                )
+                log.warning("live subscription lost (%s); retrying in %.1fs", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
             finally:

@@ -19,9 +19,7 @@ LivePostRow = dict[str, Any]
 class AppState(rx.State):
     """Auth and the live figures every page header shows."""
 
-    session_token: str = rx.Cookie(
-        "", name=SESSION_COOKIE, same_site="lax", max_age=14 * 86400
-    )
+    session_token: str = rx.Cookie("", name=SESSION_COOKIE, same_site="lax", max_age=14 * 86400)
     user_id: int = 0
     user_name: str = ""
     user_email: str = ""

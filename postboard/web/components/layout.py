@@ -132,6 +132,4 @@ def page(*children: rx.Component, title: str) -> rx.Component:
 
 def field_error(message: rx.Var[str]) -> rx.Component:
     """An inline message under a form field, shown only when there is one."""
-    return rx.cond(
-        message != "", rx.text(message, color_scheme="red", size="2", role="alert")
-    )
+    return rx.cond(message != "", rx.text(message, color_scheme="red", size="2", role="alert"))

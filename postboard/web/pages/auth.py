@@ -66,9 +66,7 @@ class AuthFormState(AppState):
     def login(self, form: dict[str, str]) -> Any:
         """Sign in with email and password."""
         with session_scope() as session:
-            user = authenticate(
-                session, email=form.get("email", ""), password=form.get("password", "")
-            )
+            user = authenticate(session, email=form.get("email", ""), password=form.get("password", ""))
             if user is None:
                 self.errors = {"form": "Email or password is wrong"}
                 return None
@@ -81,13 +79,9 @@ class AuthFormState(AppState):
         self.errors = {}
 
 
-def _field(
-    label: str, name: str, kind: str, error: rx.Var[str], **props: Any
-) -> rx.Component:
+def _field(label: str, name: str, kind: str, error: rx.Var[str], **props: Any) -> rx.Component:
     return rx.vstack(
-        rx.el.label(
-            label, html_for=name, style={"fontWeight": 500, "fontSize": "14px"}
-        ),
+        rx.el.label(label, html_for=name, style={"fontWeight": 500, "fontSize": "14px"}),
         rx.input(id=name, name=name, type=kind, size="3", width="100%", **props),
         field_error(error),
         spacing="1",
@@ -95,9 +89,7 @@ def _field(
     )
 
 
-def _card(
-    title: str, subtitle: str, form: rx.Component, footer: rx.Component
-) -> rx.Component:
+def _card(title: str, subtitle: str, form: rx.Component, footer: rx.Component) -> rx.Component:
     return rx.center(
         rx.card(
             rx.vstack(
@@ -150,9 +142,7 @@ def login_page() -> rx.Component:
         on_submit=AuthFormState.login,
         width="100%",
     )
-    footer = rx.text(
-        "New here? ", rx.link("Create an account", href=routes.REGISTER), size="2"
-    )
+    footer = rx.text("New here? ", rx.link("Create an account", href=routes.REGISTER), size="2")
     return _card("Sign in", "Welcome back.", form, footer)
 
 
@@ -189,7 +179,5 @@ def register_page() -> rx.Component:
         on_submit=AuthFormState.register,
         width="100%",
     )
-    footer = rx.text(
-        "Have an account? ", rx.link("Sign in", href=routes.LOGIN), size="2"
-    )
+    footer = rx.text("Have an account? ", rx.link("Sign in", href=routes.LOGIN), size="2")
     return _card("Create account", "The first account becomes the admin.", form, footer)

@@ -128,9 +128,7 @@ def new_post_form() -> rx.Component:
                 ),
                 field_error(FeedState.content_error),
                 rx.hstack(
-                    rx.button(
-                        rx.icon("send", size=16), "Publish", type="submit", size="3"
-                    ),
+                    rx.button(rx.icon("send", size=16), "Publish", type="submit", size="3"),
                     rx.cond(
                         FeedState.notice != "",
                         rx.text(
@@ -163,8 +161,7 @@ def dashboard_page() -> rx.Component:
                 rx.foreach(live_feed, lambda p: post_row(p, live=True)),
                 rx.foreach(FeedState.posts, lambda p: post_row(p)),
                 rx.cond(
-                    (FeedState.posts.length() == 0)
-                    & (live_feed.to(list).length() == 0),
+                    (FeedState.posts.length() == 0) & (live_feed.to(list).length() == 0),
                     rx.text("No posts yet.", color_scheme="gray"),
                 ),
                 spacing="3",

@@ -53,12 +53,8 @@ class MailboxState(AppState):
 def _row(mail: rx.Var[MailRow]) -> rx.Component:
     return rx.table.row(
         rx.table.cell(mail["recipient"]),
-        rx.table.cell(
-            rx.link(mail["subject"], href="#", on_click=MailboxState.open(mail["key"]))
-        ),
-        rx.table.cell(
-            rx.moment(mail["received_at"], from_now=True, style={"fontSize": "13px"})
-        ),
+        rx.table.cell(rx.link(mail["subject"], href="#", on_click=MailboxState.open(mail["key"]))),
+        rx.table.cell(rx.moment(mail["received_at"], from_now=True, style={"fontSize": "13px"})),
         data_testid="mail-row",
     )
 
@@ -70,9 +66,7 @@ def _viewer() -> rx.Component:
             rx.vstack(
                 rx.heading(MailboxState.open_subject, size="4"),
                 rx.text("To: ", MailboxState.open_recipient, size="2"),
-                rx.text(
-                    "From: ", MailboxState.open_sender, size="2", color_scheme="gray"
-                ),
+                rx.text("From: ", MailboxState.open_sender, size="2", color_scheme="gray"),
                 # A sandboxed frame with no permissions: captured HTML cannot run script.
                 rx.el.iframe(
                     src_doc=MailboxState.open_html,

@@ -69,9 +69,7 @@ def _item(item: rx.Var[InboxRow]) -> rx.Component:
             ),
             rx.vstack(
                 rx.link(
-                    rx.text(
-                        item["title"].to(str), weight=rx.cond(unread, "bold", "regular")
-                    ),
+                    rx.text(item["title"].to(str), weight=rx.cond(unread, "bold", "regular")),
                     href="/" + item["url"].to(str),
                 ),
                 rx.text(item["body"].to(str), size="2", color_scheme="gray"),
@@ -124,9 +122,7 @@ def notifications_page() -> rx.Component:
                 rx.hstack(
                     rx.icon("bell-ring", size=16),
                     rx.text("New notifications arrived.", size="2"),
-                    rx.button(
-                        "Show them", size="1", variant="soft", on_click=InboxState.load
-                    ),
+                    rx.button("Show them", size="1", variant="soft", on_click=InboxState.load),
                     align="center",
                     spacing="2",
                 ),

@@ -74,8 +74,6 @@ def post_page() -> rx.Component:
                 color_scheme="orange",
             ),
         ),
-        rx.link(
-            "← Back to the feed", href="/", size="2", margin_top="1em", display="block"
-        ),
+        rx.link("← Back to the feed", href="/", size="2", margin_top="1em", display="block"),
         title="Post",
     )

@@ -1,0 +1,59 @@
+"""Session set-up: a real Redis (unless REDIS_URL is given) and a scratch database for every test run."""
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import start_redis, stop
+
+_scratch = Path(tempfile.mkdtemp(prefix="postboard-tests-"))
+_redis: subprocess.Popen[bytes] | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Point every setting at scratch resources before any Postboard module reads them."""
+    global _redis
+    if not os.environ.get("REDIS_URL"):
+        _redis, url = start_redis(_scratch / "redis")
+        os.environ["REDIS_URL"] = url
+    os.environ["DATABASE_URL"] = f"sqlite:///{_scratch / 'main.db'}"
+    os.environ["MAILBOX_DIR"] = str(_scratch / "mailbox")
+    os.environ["APP_URL"] = "http://postboard.test"
+    os.environ["LIVE_ENABLED"] = "true"
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop what the session started."""
+    if _redis is not None:
+        stop(_redis)
+    shutil.rmtree(_scratch, ignore_errors=True)
+
+
+@pytest.fixture
+def scratch(tmp_path: Path) -> Path:
+    """A folder for one test."""
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The URL of the session's real Redis."""
+    return os.environ["REDIS_URL"]
+
+
+@pytest.fixture
+def clean_settings() -> Iterator[None]:
+    """Drop cached settings and engine around a test that changes the environment."""
+    from postboard.db import get_engine
+    from postboard.settings import get_settings
+
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    yield
+    get_settings.cache_clear()
+    get_engine.cache_clear()

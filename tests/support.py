@@ -1,0 +1,64 @@
+"""Test plumbing shared by the suites: a Redis server, migrated databases, worker processes."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from postboard.dev.services import free_port, redis_command, wait_for_port
+from postboard.settings import ROOT
+
+BIN = Path(sys.executable).parent
+
+
+def start_redis(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """Start a throwaway redis-server on a free 127.0.0.1 port."""
+    port = free_port()
+    cmd = [*redis_command(port=port, data_dir=data_dir)]
+    cmd[cmd.index("--appendonly") + 1] = "no"
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    if not wait_for_port(port, timeout=15):
+        proc.kill()
+        raise RuntimeError("test redis did not start")
+    return proc, f"redis://127.0.0.1:{port}/0"
+
+
+def stop(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """Stop a process group started by the tests: SIGTERM, then SIGKILL."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def migrate(env: Mapping[str, str]) -> None:
+    """Apply every Alembic migration to the database named in `env`."""
+    subprocess.run([str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=dict(env), check=True,
+                   capture_output=True)
+
+
+def start_worker(queue: str, env: Mapping[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """Start a real `taskiq worker` for one queue."""
+    cmd = [str(BIN / "taskiq"), "worker", f"tasks.brokers:{queue}_broker", "tasks.posts", "tasks.relay",
+           "--workers", "1", "--max-async-tasks", "8"]
+    return subprocess.Popen(cmd, cwd=ROOT, env=dict(env), stdout=log.open("ab"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def wait_until(check: Callable[[], bool], *, timeout: float, interval: float = 0.1) -> bool:
+    """Poll `check` until it is true or `timeout` passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(interval)
+    return check()

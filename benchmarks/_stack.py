@@ -1,0 +1,190 @@
+"""The processes and data the fan-out benchmark sets up: Redis, a seeded SQLite, the servers."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from postboard.db import make_engine
+from postboard.dev.services import free_port, redis_command, wait_for_port
+from postboard.users.models import User
+from postboard.users.service import seed_members, start_session
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+# Reflex settings that would change what is measured (a Redis state manager, more
+# workers) or slow the start (a PyPI version check); the benchmark chooses them itself.
+_DROPPED_ENV = ("REFLEX_REDIS_URL", "REFLEX_STATE_MANAGER_MODE", "FRONTEND_PORT", "LIVE_ENABLED")
+
+
+@dataclass
+class Processes:
+    """Child processes, each in its own process group, logging to files in `logs`."""
+
+    logs: Path
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def start(self, name: str, cmd: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        """Start one process in a new session; its output goes to `<logs>/<name>.log`."""
+        with (self.logs / f"{name}.log").open("ab") as out:
+            proc = subprocess.Popen(
+                cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        self.procs[name] = proc
+        return proc
+
+    def stop(self, name: str, timeout: float = 8.0) -> None:
+        """SIGTERM a process group, SIGKILL it if it is still there after `timeout`."""
+        proc = self.procs.pop(name, None)
+        if proc is None:
+            return
+        _signal_group(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+        _signal_group(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+    def stop_all(self) -> None:
+        """Stop every process still running, newest first."""
+        for name in reversed(list(self.procs)):
+            self.stop(name)
+
+    def check(self, name: str) -> None:
+        """Raise if a process has exited, pointing at its log."""
+        proc = self.procs[name]
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with {proc.returncode}; see {self.logs / name}.log")
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def base_env(*, redis_url: str, database_url: str) -> dict[str, str]:
+    """Return the environment every child gets: venv first on PATH, our Redis and database."""
+    env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV}
+    env.update(
+        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+        PYTHONPATH=str(ROOT),
+        PYTHONUNBUFFERED="1",
+        REDIS_URL=redis_url,
+        DATABASE_URL=database_url,
+        REFLEX_USE_NPM="1",
+        REFLEX_CHECK_LATEST_VERSION="false",
+    )
+    return env
+
+
+def start_redis(procs: Processes, data_dir: Path) -> str:
+    """Start a private Redis on a free port; return its URL."""
+    port = free_port()
+    procs.start("redis", redis_command(port=port, data_dir=data_dir), dict(os.environ))
+    if not wait_for_port(port, timeout=15):
+        raise RuntimeError("redis did not start")
+    return f"redis://127.0.0.1:{port}/0"
+
+
+def migrate(env: dict[str, str]) -> None:
+    """Create the schema in the benchmark's database."""
+    subprocess.run(
+        [str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=env, check=True, capture_output=True
+    )
+
+
+def seed_sessions(database_url: str, count: int) -> list[str]:
+    """Create `count` members and return one signed-in session token per member."""
+    engine = make_engine(database_url)
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            seed_members(session, count=count, password="bench-password")
+            users = session.exec(select(User).order_by(col(User.id)).limit(count)).all()
+            return [start_session(session, user=user, days=1) for user in users]
+    finally:
+        engine.dispose()
+
+
+def start_boot_spec(procs: Processes, env: dict[str, str], out: Path) -> None:
+    """Start computing the app's CONNECT packet contents into `out` (see `_boot.py`)."""
+    procs.start("boot", [sys.executable, str(BENCH / "_boot.py"), str(out)], env)
+
+
+def read_boot_spec(procs: Processes, out: Path, timeout: float = 120.0) -> dict[str, Any]:
+    """Wait for the boot-spec subprocess and return what it wrote."""
+    proc = procs.procs.pop("boot")
+    if proc.wait(timeout) != 0:
+        raise RuntimeError(f"computing the boot spec failed; see {procs.logs / 'boot.log'}")
+    spec: dict[str, Any] = json.loads(out.read_text())
+    return spec
+
+
+def start_postboard(procs: Processes, env: dict[str, str]) -> int:
+    """Start one Reflex backend (prod mode, one Granian worker); return its port."""
+    port = free_port()
+    env = dict(env)
+    # rxconfig.py always sets frontend_port (default 3000), and `reflex run --backend-only`
+    # refuses any frontend port: 0 is the one value that reads as "not given".
+    env.update(BACKEND_PORT=str(port), FRONTEND_PORT="0", GRANIAN_WORKERS="1")
+    cmd = [str(BIN / "reflex"), "run", "--backend-only", "--env", "prod", "--backend-port", str(port)]
+    procs.start("postboard", [*cmd, "--loglevel", "warning"], env)
+    wait_healthy(procs, "postboard", port)
+    return port
+
+
+def start_floor(procs: Processes, env: dict[str, str], *, server: str, channel: str, live_key: str) -> int:
+    """Start the bare python-socketio server (see `_floor.py`); return its port."""
+    port = free_port()
+    # Granian's worker imports the app as `_floor:create_asgi_app`.
+    env = dict(env, PYTHONPATH=f"{BENCH}{os.pathsep}{env['PYTHONPATH']}")
+    cmd = [sys.executable, str(BENCH / "_floor.py"), "--port", str(port), "--server", server]
+    procs.start("floor", [*cmd, "--channel", channel, "--live-key", live_key], env)
+    wait_healthy(procs, "floor", port)
+    return port
+
+
+def health(port: int) -> dict[str, Any]:
+    """GET /api/health of a server under test."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=5) as resp:
+        body: dict[str, Any] = json.loads(resp.read())
+        return body
+
+
+def wait_healthy(procs: Processes, name: str, port: int, timeout: float = 120.0) -> None:
+    """Wait until a server answers /api/health, failing fast if it exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        procs.check(name)
+        try:
+            health(port)
+            return
+        except OSError:
+            time.sleep(0.25)
+    raise RuntimeError(f"{name} did not answer /api/health within {timeout:.0f}s")
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """Return the CPU time (user + system) used so far by the live processes of a group."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # After the command name: state, ppid, pgrp, ... utime is field 14, stime 15.
+        if int(fields[2]) == pgid:
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks

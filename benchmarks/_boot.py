@@ -12,11 +12,11 @@ from pathlib import Path
 
 def boot_spec() -> dict[str, object]:
     """Return the state name, schema hash, initial-state hashes and cookie var of the app."""
-    import postboard.postboard  # noqa: F401 - registers every state and page
     from reflex.compiler import utils
     from reflex.constants.state import FIELD_MARKER
     from reflex.state import State, state_snapshot_hashes
 
+    import postboard.postboard  # noqa: F401 - registers every state and page
     from postboard.web.state import SESSION_COOKIE, AppState
 
     cookies = utils.compile_client_storage(State)["cookies"]

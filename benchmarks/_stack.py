@@ -1,5 +1,6 @@
 """The processes and data the fan-out benchmark sets up: Redis, a seeded SQLite, the servers."""
 
+import contextlib
 import json
 import os
 import signal
@@ -48,10 +49,8 @@ class Processes:
         if proc is None:
             return
         _signal_group(proc.pid, signal.SIGTERM)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            pass
         _signal_group(proc.pid, signal.SIGKILL)
         proc.wait()
 
@@ -68,10 +67,8 @@ class Processes:
 
 
 def _signal_group(pid: int, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def base_env(*, redis_url: str, database_url: str) -> dict[str, str]:
@@ -100,9 +97,7 @@ def start_redis(procs: Processes, data_dir: Path) -> str:
 
 def migrate(env: dict[str, str]) -> None:
     """Create the schema in the benchmark's database."""
-    subprocess.run(
-        [str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=env, check=True, capture_output=True
-    )
+    subprocess.run([str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=env, check=True, capture_output=True)
 
 
 def seed_sessions(database_url: str, count: int) -> list[str]:

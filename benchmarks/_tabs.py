@@ -114,7 +114,7 @@ class Tab:
     url: str
     auth: dict[str, Any]
 
-    async def connect(self, timeout: float) -> None:
+    async def connect(self, wait_timeout: float) -> None:
         """Open the socket and send the hydrate event, as the page does on load."""
         await self.client.connect(
             self.url,
@@ -122,13 +122,11 @@ class Tab:
             namespaces=[NAMESPACE],
             socketio_path=SOCKETIO_PATH,
             auth=self.auth,
-            wait_timeout=timeout,
+            wait_timeout=wait_timeout,
         )
 
 
-def make_tab(
-    base_url: str, session_token: str, boot: Boot, inbox: Inbox, http: aiohttp.ClientSession
-) -> Tab:
+def make_tab(base_url: str, session_token: str, boot: Boot, inbox: Inbox, http: aiohttp.ClientSession) -> Tab:
     """Build a tab with a fresh client token, carrying `session_token` as its cookie."""
     client = _TabClient(
         reconnection=False,
@@ -160,10 +158,10 @@ def new_http_session() -> aiohttp.ClientSession:
     )
 
 
-async def connect_all(tabs: Sequence[Tab], *, batch: int, timeout: float = 60.0) -> None:
+async def connect_all(tabs: Sequence[Tab], *, batch: int, wait_timeout: float = 60.0) -> None:
     """Connect tabs `batch` at a time; raise on the first tab that fails."""
     for start in range(0, len(tabs), batch):
-        await asyncio.gather(*(tab.connect(timeout) for tab in tabs[start : start + batch]))
+        await asyncio.gather(*(tab.connect(wait_timeout) for tab in tabs[start : start + batch]))
 
 
 async def disconnect_all(tabs: Sequence[Tab]) -> None:

@@ -1,0 +1,72 @@
+"""End-to-end: the whole app started the way `make dev` starts it, driven in Chromium."""
+
+import os
+import subprocess
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from postboard.dev.browser import find_chromium
+from postboard.dev.runner import Stack, start_stack
+from postboard.dev.services import free_port
+from tests.support import BIN, wait_until
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+
+
+@dataclass
+class App:
+    """A running Postboard and how to reach it."""
+
+    url: str
+    env: dict[str, str]
+    mailbox: Path
+    stack: Stack
+
+    def cli(self, *args: str) -> str:
+        """Run the `postboard` command against this app's database."""
+        done = subprocess.run([str(BIN / "postboard"), *args], env=self.env, capture_output=True, text=True,
+                              check=True)
+        return done.stdout
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
+    """Start web, workers, scheduler and the SMTP sink on free ports (Redis: the session's, its db 1)."""
+    root = tmp_path_factory.mktemp("e2e")
+    frontend, backend = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SMTP_", "PYTEST_"))}
+    env.update(
+        DATABASE_URL=f"sqlite:///{root / 'e2e.db'}",
+        REDIS_URL=os.environ["REDIS_URL"].rsplit("/", 1)[0] + "/1",
+        MAILBOX_DIR=str(root / "mailbox"),
+        APP_URL=f"http://localhost:{frontend}",
+    )
+    stack = start_stack(frontend_port=frontend, backend_port=backend, logs=root, env=env)
+    try:
+        ready = wait_until(lambda: _answers(f"http://localhost:{backend}/ping")
+                           and _answers(f"http://localhost:{frontend}/login"), timeout=600, interval=1)
+        assert ready, f"app did not start; see logs in {root}"
+        yield App(url=f"http://localhost:{frontend}", env=stack.env, mailbox=root / "mailbox", stack=stack)
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """Launch Debian's Chromium headless (Playwright's own download is not reachable)."""
+    return {**browser_type_launch_args, "executable_path": find_chromium() or "/usr/bin/chromium",
+            "headless": True, "args": CHROMIUM_ARGS}

@@ -1,0 +1,49 @@
+"""Accounts in the browser: register, inline errors, sign out, sign in, roles."""
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import App
+
+pytestmark = pytest.mark.e2e
+
+
+def test_register_with_bad_input_then_good(app: App, page: Page) -> None:
+    page.goto(f"{app.url}/register")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_text("Name is required")).to_be_visible(timeout=15_000)
+    expect(page.get_by_text("Password must be at least 8 characters")).to_be_visible()
+    page.get_by_label("Name").fill("Carol New")
+    page.get_by_label("Email").fill("carol@example.com")
+    page.get_by_label("Password").fill("a-long-password")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible(timeout=15_000)
+    expect(page.get_by_role("button", name="Carol New")).to_be_visible()
+
+    page.get_by_role("button", name="Carol New").click()
+    page.get_by_role("menuitem", name="Sign out").click()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=15_000)
+    page.goto(f"{app.url}/notifications")
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=15_000)
+
+    page.get_by_label("Email").fill("carol@example.com")
+    page.get_by_label("Password").fill("wrong-password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("Email or password is wrong")).to_be_visible()
+
+
+def test_publish_form_validates_inline(app: App, page: Page) -> None:
+    app.cli("users", "create", "--email", "ed@example.com", "--name", "Eddie Editor", "--password",
+            "password123", "--role", "editor")
+    page.goto(f"{app.url}/login")
+    page.get_by_label("Email").fill("ed@example.com")
+    page.get_by_label("Password").fill("password123")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Publish").click()
+    expect(page.get_by_text("Title is required")).to_be_visible(timeout=15_000)
+    expect(page.get_by_text("Content is required")).to_be_visible()
+    page.get_by_label("Title").fill("x" * 201)
+    page.get_by_label("Content").fill("fine")
+    page.get_by_role("button", name="Publish").click()
+    expect(page.get_by_text("Title must be at most 200 characters")).to_be_visible()
+    expect(page.get_by_role("link", name="Mailbox")).to_have_count(0)  # editors are not admins

@@ -17,7 +17,6 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite:///{ROOT / 'var' / 'postboard.db'}"
     redis_url: str = "redis://127.0.0.1:6379/0"
     app_url: str = "http://localhost:3000"
-    secret_key: str = "dev-insecure-change-me"
     session_days: int = 14
 
     smtp_host: str = "127.0.0.1"
@@ -35,7 +34,8 @@ class Settings(BaseSettings):
     live_enabled: bool = True
     live_buffer: int = Field(default=20, ge=1, le=200)
     job_idle_timeout_ms: int = 600_000
-    worker_concurrency: int = 20
+    email_concurrency: int = Field(default=8, ge=1)
+    notification_concurrency: int = Field(default=4, ge=1)
 
 
 @lru_cache

@@ -6,8 +6,14 @@ from postboard.users.models import Role, User
 from postboard.users.service import create_user, seed_members
 
 
-def make_user(session: Session, *, name: str = "Ada", email: str = "ada@example.com",
-              role: Role = Role.EDITOR, password: str = "password123") -> User:
+def make_user(
+    session: Session,
+    *,
+    name: str = "Ada",
+    email: str = "ada@example.com",
+    role: Role = Role.EDITOR,
+    password: str = "password123",
+) -> User:
     """Create one account with a role."""
     return create_user(session, name=name, email=email, password=password, role=role)
 

@@ -42,16 +42,25 @@ def stop(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
 
 def migrate(env: Mapping[str, str]) -> None:
     """Apply every Alembic migration to the database named in `env`."""
-    subprocess.run([str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=dict(env), check=True,
-                   capture_output=True)
+    subprocess.run([str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=dict(env), check=True, capture_output=True)
 
 
 def start_worker(queue: str, env: Mapping[str, str], log: Path) -> subprocess.Popen[bytes]:
     """Start a real `taskiq worker` for one queue."""
-    cmd = [str(BIN / "taskiq"), "worker", f"tasks.brokers:{queue}_broker", "tasks.posts", "tasks.relay",
-           "--workers", "1", "--max-async-tasks", "8"]
-    return subprocess.Popen(cmd, cwd=ROOT, env=dict(env), stdout=log.open("ab"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    cmd = [
+        str(BIN / "taskiq"),
+        "worker",
+        f"tasks.brokers:{queue}_broker",
+        "tasks.posts",
+        "tasks.relay",
+        "--workers",
+        "1",
+        "--max-async-tasks",
+        "8",
+    ]
+    return subprocess.Popen(
+        cmd, cwd=ROOT, env=dict(env), stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True
+    )
 
 
 def wait_until(check: Callable[[], bool], *, timeout: float, interval: float = 0.1) -> bool:

@@ -109,7 +109,11 @@ def start_stack(
         stack.where.append(("smtp sink (aiosmtpd)", f"127.0.0.1:{port} → {folder}"))
     subprocess.run([str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=stack.env, check=True)
     taskiq = str(BIN / "taskiq")
-    for queue, concurrency in (("emails", 8), ("notifications", 4)):
+    settings = get_settings()
+    for queue, concurrency in (
+        ("emails", settings.email_concurrency),
+        ("notifications", settings.notification_concurrency),
+    ):
         stack.start(
             f"worker-{queue}",
             [

@@ -15,8 +15,13 @@ from postboard.dev.runner import Stack, start_stack
 from postboard.dev.services import free_port
 from tests.support import BIN, wait_until
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 
 
 @dataclass
@@ -30,8 +35,7 @@ class App:
 
     def cli(self, *args: str) -> str:
         """Run the `postboard` command against this app's database."""
-        done = subprocess.run([str(BIN / "postboard"), *args], env=self.env, capture_output=True, text=True,
-                              check=True)
+        done = subprocess.run([str(BIN / "postboard"), *args], env=self.env, capture_output=True, text=True, check=True)
         return done.stdout
 
 
@@ -57,8 +61,11 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     )
     stack = start_stack(frontend_port=frontend, backend_port=backend, logs=root, env=env)
     try:
-        ready = wait_until(lambda: _answers(f"http://localhost:{backend}/ping")
-                           and _answers(f"http://localhost:{frontend}/login"), timeout=600, interval=1)
+        ready = wait_until(
+            lambda: _answers(f"http://localhost:{backend}/ping") and _answers(f"http://localhost:{frontend}/login"),
+            timeout=600,
+            interval=1,
+        )
         assert ready, f"app did not start; see logs in {root}"
         yield App(url=f"http://localhost:{frontend}", env=stack.env, mailbox=root / "mailbox", stack=stack)
     finally:
@@ -68,5 +75,9 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
     """Launch Debian's Chromium headless (Playwright's own download is not reachable)."""
-    return {**browser_type_launch_args, "executable_path": find_chromium() or "/usr/bin/chromium",
-            "headless": True, "args": CHROMIUM_ARGS}
+    return {
+        **browser_type_launch_args,
+        "executable_path": find_chromium() or "/usr/bin/chromium",
+        "headless": True,
+        "args": CHROMIUM_ARGS,
+    }

@@ -33,8 +33,18 @@ def test_register_with_bad_input_then_good(app: App, page: Page) -> None:
 
 
 def test_publish_form_validates_inline(app: App, page: Page) -> None:
-    app.cli("users", "create", "--email", "ed@example.com", "--name", "Eddie Editor", "--password",
-            "password123", "--role", "editor")
+    app.cli(
+        "users",
+        "create",
+        "--email",
+        "ed@example.com",
+        "--name",
+        "Eddie Editor",
+        "--password",
+        "password123",
+        "--role",
+        "editor",
+    )
     page.goto(f"{app.url}/login")
     page.get_by_label("Email").fill("ed@example.com")
     page.get_by_label("Password").fill("password123")

@@ -29,10 +29,30 @@ def badge(page: Page) -> int:
 @pytest.fixture(scope="module")
 def people(app: App) -> tuple[str, str]:
     """An admin who publishes and a member who watches, made with the CLI."""
-    app.cli("users", "create", "--email", "ada@example.com", "--name", "Ada Admin", "--password", PASSWORD,
-            "--role", "admin")
-    app.cli("users", "create", "--email", "bob@example.com", "--name", "Bob Member", "--password", PASSWORD,
-            "--role", "member")
+    app.cli(
+        "users",
+        "create",
+        "--email",
+        "ada@example.com",
+        "--name",
+        "Ada Admin",
+        "--password",
+        PASSWORD,
+        "--role",
+        "admin",
+    )
+    app.cli(
+        "users",
+        "create",
+        "--email",
+        "bob@example.com",
+        "--name",
+        "Bob Member",
+        "--password",
+        PASSWORD,
+        "--role",
+        "member",
+    )
     return "ada@example.com", "bob@example.com"
 
 

@@ -43,12 +43,20 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterat
     Redis.from_url(redis_url).flushdb()
     url = f"sqlite:///{root / 'pipeline.db'}"
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port),
-           "MAILBOX_DIR": str(root / "mailbox"), "REDIS_URL": redis_url}
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(port),
+        "MAILBOX_DIR": str(root / "mailbox"),
+        "REDIS_URL": redis_url,
+    }
     migrate(env)
     controller, handler = start_sink(root / "mailbox", port=port)
     logs = [root / f"{q}.log" for q in names.QUEUES]
-    workers: list[subprocess.Popen[bytes]] = [start_worker(q, env, log) for q, log in zip(names.QUEUES, logs, strict=True)]
+    workers: list[subprocess.Popen[bytes]] = [
+        start_worker(q, env, log) for q, log in zip(names.QUEUES, logs, strict=True)
+    ]
     try:
         assert wait_until(lambda: _listening(logs), timeout=60), "workers did not start"
         yield Pipeline(env=env, sink=handler, mailbox=root / "mailbox", logs=root, engine_url=url)

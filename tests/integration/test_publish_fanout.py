@@ -41,8 +41,13 @@ async def test_publish_reaches_every_inbox_once(pipeline: Pipeline) -> None:
     pubsub = redis.pubsub(ignore_subscribe_messages=True)
     await pubsub.subscribe(names.POSTS_CHANNEL)
     with pipeline.session() as session:
-        result = await publish(session, author=author, title="Quarterly <b>update</b>",
-                               content="Numbers are up.", dispatcher=TaskiqDispatcher())
+        result = await publish(
+            session,
+            author=author,
+            title="Quarterly <b>update</b>",
+            content="Numbers are up.",
+            dispatcher=TaskiqDispatcher(),
+        )
     assert result.queued_now
     post_id = result.post.id
 

@@ -2,6 +2,7 @@
 
 import email
 import email.policy
+import itertools
 import json
 
 from sqlmodel import Session, func, select
@@ -39,15 +40,16 @@ def test_chunks_cover_every_user_once(session: Session) -> None:
     chunks = plan_email_chunks(session, chunk_size=500)
     assert len(chunks) == 3
     assert chunks[0].after_id == 0
-    assert all(a.last_id == b.after_id for a, b in zip(chunks, chunks[1:], strict=False))
+    assert all(a.last_id == b.after_id for a, b in itertools.pairwise(chunks))
     assert chunks[-1].last_id == session.exec(select(func.max(User.id))).one()
 
 
 async def test_chunk_emails_everyone_but_the_author_over_one_connection(session: Session) -> None:
     post = _post(session, members=40)
     transport = MemoryTransport()
-    result = await send_email_chunk(session, post_id=post.id or 0, chunk=_everyone(session),
-                                    transport=transport, settings=SETTINGS)
+    result = await send_email_chunk(
+        session, post_id=post.id or 0, chunk=_everyone(session), transport=transport, settings=SETTINGS
+    )
     assert (result.sent, result.failed, result.skipped) == (40, 0, 0)
     assert transport.connections == 1
     recipients = [rcpt for rcpt, _ in transport.sent]
@@ -62,8 +64,7 @@ async def test_chunk_run_twice_sends_once(session: Session) -> None:
     transport = MemoryTransport()
     chunk = _everyone(session)
     await send_email_chunk(session, post_id=post.id or 0, chunk=chunk, transport=transport, settings=SETTINGS)
-    again = await send_email_chunk(session, post_id=post.id or 0, chunk=chunk, transport=transport,
-                                   settings=SETTINGS)
+    again = await send_email_chunk(session, post_id=post.id or 0, chunk=chunk, transport=transport, settings=SETTINGS)
     assert (again.sent, again.skipped) == (0, 25)
     assert len(transport.sent) == 25
     assert session.exec(select(func.count()).select_from(Delivery)).one() == 25
@@ -73,8 +74,9 @@ async def test_refused_recipient_is_recorded_and_the_rest_go_out(session: Sessio
     post = _post(session, members=5)
     refused = session.exec(select(User.email).where(User.role == Role.MEMBER)).first() or ""
     transport = MemoryTransport(refuse=frozenset({refused}))
-    result = await send_email_chunk(session, post_id=post.id or 0, chunk=_everyone(session),
-                                    transport=transport, settings=SETTINGS)
+    result = await send_email_chunk(
+        session, post_id=post.id or 0, chunk=_everyone(session), transport=transport, settings=SETTINGS
+    )
     assert (result.sent, result.failed) == (4, 1)
     failed = session.exec(select(Delivery).where(Delivery.status == DeliveryStatus.FAILED)).one()
     assert failed.attempts == 1
@@ -84,8 +86,9 @@ async def test_refused_recipient_is_recorded_and_the_rest_go_out(session: Sessio
 async def test_email_has_subject_html_text_author_and_link(session: Session) -> None:
     post = _post(session, members=1, title="<img src=x onerror=alert(1)>")
     transport = MemoryTransport()
-    await send_email_chunk(session, post_id=post.id or 0, chunk=_everyone(session), transport=transport,
-                           settings=SETTINGS)
+    await send_email_chunk(
+        session, post_id=post.id or 0, chunk=_everyone(session), transport=transport, settings=SETTINGS
+    )
     [(rcpt, raw)] = transport.sent
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     assert msg["To"] == rcpt
@@ -95,7 +98,8 @@ async def test_email_has_subject_html_text_author_and_link(session: Session) -> 
     text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
     assert "<img src=x" not in html
-    assert "Ada Lovelace" in html and "Ada Lovelace" in text
+    assert "Ada Lovelace" in html
+    assert "Ada Lovelace" in text
     assert f"http://postboard.test/posts/{post.id}" in html
     assert f"http://postboard.test/posts/{post.id}" in text
     assert "We shipped it." in text

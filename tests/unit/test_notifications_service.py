@@ -8,8 +8,6 @@ from postboard.users.models import Role
 from tests.factories import make_user
 
 
-
-
 def test_inbox_counts_and_marks(session: Session) -> None:
     editor = make_user(session, email="ed@example.com", role=Role.EDITOR)
     reader = make_user(session, email="reader@example.com", role=Role.MEMBER)

@@ -16,9 +16,10 @@ from postboard.deliveries.service import (
 )
 from postboard.live.bus import Bus
 from postboard.live.messages import LivePost
-from postboard.mail.render import message_id, post_url, render_post_email
+from postboard.mail.render import message_id, render_post_email
 from postboard.mail.transport import MailTransport
 from postboard.notifications.service import create_for_post
+from postboard.posts.models import post_path
 from postboard.posts.service import get_post
 from postboard.settings import Settings
 from postboard.users.models import User
@@ -112,12 +113,12 @@ async def send_email_chunk(
     return ChunkResult(sent=sent, failed=failed, skipped=skipped)
 
 
-async def notify_post(session: Session, *, post_id: int, bus: Bus, settings: Settings) -> LivePost:
+async def notify_post(session: Session, *, post_id: int, bus: Bus) -> LivePost:
     """Put the post in every inbox, then announce it once on the live channel."""
     post = get_post(session, post_id=post_id)
-    url = post_url(settings, post_id)
-    created = create_for_post(session, post=post, url=url)
-    message = LivePost.from_post(post, url=url)
+    path = post_path(post_id)
+    created = create_for_post(session, post=post, url=path)
+    message = LivePost.from_post(post, url=path)
     log.info("post %s: %s notifications created", post_id, created)
     await bus.publish(names.POSTS_CHANNEL, message.model_dump_json())
     return message

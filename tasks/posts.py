@@ -46,7 +46,7 @@ async def send_post_notification(post_id: int) -> int:
     bus = RedisBus(settings.redis_url)
     try:
         with session_scope() as session:
-            message = await flows.notify_post(session, post_id=post_id, bus=bus, settings=settings)
+            message = await flows.notify_post(session, post_id=post_id, bus=bus)
     finally:
         await bus.close()
     return message.id

@@ -13,7 +13,7 @@ from fastapi_mail import (
 )
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from postboard.posts.models import PostView
+from postboard.posts.models import PostView, post_path
 from postboard.settings import Settings
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -60,7 +60,7 @@ def _connection(settings: Settings) -> ConnectionConfig:
 
 def post_url(settings: Settings, post_id: int) -> str:
     """Return the absolute link to a post."""
-    return f"{settings.app_url.rstrip('/')}/posts/{post_id}"
+    return settings.app_url.rstrip("/") + post_path(post_id)
 
 
 async def render_post_email(post: PostView, *, settings: Settings) -> RenderedEmail:

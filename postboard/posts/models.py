@@ -37,3 +37,8 @@ def excerpt(content: str, length: int = EXCERPT_LEN) -> str:
     """Return the first `length` characters of content on one line."""
     flat = " ".join(content.split())
     return flat if len(flat) <= length else flat[: length - 1].rstrip() + "…"
+
+
+def post_path(post_id: int) -> str:
+    """Return the in-app path of a post."""
+    return f"/posts/{post_id}"

@@ -108,8 +108,8 @@ async def test_email_has_subject_html_text_author_and_link(session: Session) -> 
 async def test_notify_puts_one_row_in_every_inbox_and_announces_once(session: Session) -> None:
     post = _post(session, members=30)
     bus = MemoryBus()
-    await notify_post(session, post_id=post.id or 0, bus=bus, settings=SETTINGS)
-    await notify_post(session, post_id=post.id or 0, bus=bus, settings=SETTINGS)
+    await notify_post(session, post_id=post.id or 0, bus=bus)
+    await notify_post(session, post_id=post.id or 0, bus=bus)
     assert session.exec(select(func.count()).select_from(Notification)).one() == 31
     channel, raw = bus.published[0]
     assert channel == names.POSTS_CHANNEL

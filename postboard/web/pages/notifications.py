@@ -26,7 +26,7 @@ class InboxState(AppState):
                 "id": n.id,
                 "title": n.title,
                 "body": n.body,
-                "url": n.url.split("//", 1)[-1].split("/", 1)[-1],
+                "url": n.url,
                 "created_at": n.created_at.isoformat(),
                 "unread": n.read_at is None,
             }
@@ -70,7 +70,7 @@ def _item(item: rx.Var[InboxRow]) -> rx.Component:
             rx.vstack(
                 rx.link(
                     rx.text(item["title"].to(str), weight=rx.cond(unread, "bold", "regular")),
-                    href="/" + item["url"].to(str),
+                    href=item["url"].to(str),
                 ),
                 rx.text(item["body"].to(str), size="2", color_scheme="gray"),
                 rx.moment(

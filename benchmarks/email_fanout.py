@@ -1,0 +1,416 @@
+"""Email fan-out throughput: one publish to N members through real Redis, taskiq workers and the SMTP sink.
+
+    .venv/bin/python benchmarks/email_fanout.py --users 10000 [--chunk-size 500] [--email-concurrency 8]
+
+Starts a private Redis, a migrated SQLite in a temp dir, the aiosmtpd Maildir sink in its own
+process and one `taskiq worker` per queue; seeds N members plus one editor, publishes once
+through `TaskiqDispatcher` and times the N emails landing in the sink's `new/` folder, the N
+`sent` deliveries and the N+1 in-app notifications. First and last email times come from the
+Maildir files' mtimes; the other times from polling every POLL seconds. Everything it starts
+is stopped, and its temp dir deleted, before it exits.
+"""
+
+import argparse
+import asyncio
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+AUTHOR_EMAIL = "author@example.com"
+NOTIFICATION_CONCURRENCY = 4
+POLL = 0.1
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # `tests.support` is imported from the repo root
+
+
+class BenchmarkFailed(RuntimeError):
+    """The pipeline did not finish, or finished wrong."""
+
+
+@dataclass
+class Stack:
+    """Processes this run started (each leads its own process group) and its temp dir."""
+
+    root: Path
+    env: dict[str, str] = field(default_factory=dict)
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def mailbox(self) -> Path:
+        """The sink's Maildir."""
+        return self.root / "mailbox"
+
+    def log(self, name: str) -> Path:
+        """The log file of one started process."""
+        return self.root / f"{name}.log"
+
+    def check_alive(self) -> None:
+        """Raise if any started process has exited."""
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                raise BenchmarkFailed(f"{name} exited with {proc.returncode}:\n{tail(self.log(name))}")
+
+
+@dataclass
+class Timeline:
+    """Seconds after publish at which each part of the fan-out was seen complete (polled)."""
+
+    emails: float | None = None
+    sent: float | None = None
+    notifications: float | None = None
+
+    def done(self) -> bool:
+        """Whether every part is complete."""
+        return None not in (self.emails, self.sent, self.notifications)
+
+
+@dataclass(frozen=True)
+class Published:
+    """The post and the clocks read just before `publish` was called."""
+
+    post_id: int
+    t0_mono: float
+    t0_wall: float
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Read the command line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=10_000, help="members to email (plus one author)")
+    parser.add_argument("--chunk-size", type=int, default=500, help="EMAIL_CHUNK_SIZE: recipients per chunk job")
+    parser.add_argument("--email-concurrency", type=int, default=8, help="emails worker --max-async-tasks")
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds allowed after publish")
+    return parser.parse_args(argv)
+
+
+def tail(path: Path, lines: int = 20) -> str:
+    """The last lines of a log, for error messages."""
+    if not path.exists():
+        return f"({path.name} missing)"
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """User+system CPU seconds of every live process in a process group."""
+    total = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[2]) == pgid:  # field 5 (pgrp), counted from after the command name
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / CLOCK_TICKS
+
+
+def own_cpu_seconds() -> float:
+    """User+system CPU seconds of this process."""
+    times = os.times()
+    return times.user + times.system
+
+
+def cpu_snapshot(stack: Stack) -> dict[str, float]:
+    """CPU seconds so far of every started process group and of this process."""
+    snapshot = {name: group_cpu_seconds(proc.pid) for name, proc in stack.procs.items()}
+    snapshot["benchmark (poller)"] = own_cpu_seconds()
+    return snapshot
+
+
+def start_process(stack: Stack, name: str, cmd: list[str]) -> subprocess.Popen[bytes]:
+    """Start one child in its own session, logging to `<root>/<name>.log`."""
+    with stack.log(name).open("ab") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=stack.env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    stack.procs[name] = proc
+    return proc
+
+
+def start_redis(stack: Stack) -> str:
+    """Start a throwaway Redis (tests.support) and return its URL."""
+    from tests.support import start_redis as start_test_redis
+
+    proc, url = start_test_redis(stack.root / "redis")
+    stack.procs["redis"] = proc
+    return url
+
+
+def configure(stack: Stack, *, redis_url: str, smtp_port: int, chunk_size: int) -> None:
+    """Point every setting at this run's resources, here and in the children."""
+    os.environ.update(
+        REDIS_URL=redis_url,
+        DATABASE_URL=f"sqlite:///{stack.root / 'bench.db'}",
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=str(smtp_port),
+        MAILBOX_DIR=str(stack.mailbox),
+        EMAIL_CHUNK_SIZE=str(chunk_size),
+        APP_URL="http://postboard.bench",
+        LIVE_ENABLED="true",
+        PYTHONUNBUFFERED="1",
+    )
+    stack.env = dict(os.environ)
+
+
+def start_sink(stack: Stack, port: int) -> None:
+    """Run the Maildir SMTP sink in its own process, as `postboard dev` does."""
+    from postboard.dev.services import sink_command, wait_for_port
+
+    start_process(stack, "smtp-sink", sink_command(port=port, folder=stack.mailbox))
+    if not wait_for_port(port, timeout=30):
+        raise BenchmarkFailed(f"SMTP sink did not listen on {port}:\n{tail(stack.log('smtp-sink'))}")
+
+
+def start_worker(stack: Stack, queue: str, concurrency: int) -> None:
+    """Start one real `taskiq worker` process for a queue (tests.support's, with concurrency)."""
+    cmd = [str(BIN / "taskiq"), "worker", f"tasks.brokers:{queue}_broker", "tasks.posts", "tasks.relay",
+           "--workers", "1", "--max-async-tasks", str(concurrency)]
+    start_process(stack, queue, cmd)
+
+
+def wait_for(check: Callable[[], bool], *, timeout: float, what: str, stack: Stack) -> None:
+    """Poll `check` until true; raise naming `what` after `timeout` or if a child died."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        stack.check_alive()
+        if time.monotonic() > deadline:
+            raise BenchmarkFailed(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(POLL)
+
+
+def boot(stack: Stack, args: argparse.Namespace) -> None:
+    """Redis, settings, migrated database, sink and both workers."""
+    from postboard.dev.services import free_port
+
+    redis_url = start_redis(stack)
+    smtp_port = free_port()
+    configure(stack, redis_url=redis_url, smtp_port=smtp_port, chunk_size=args.chunk_size)
+    from tests.support import migrate
+
+    migrate(stack.env)
+    start_sink(stack, smtp_port)
+    start_worker(stack, "emails", args.email_concurrency)
+    start_worker(stack, "notifications", NOTIFICATION_CONCURRENCY)
+    logs = [stack.log("emails"), stack.log("notifications")]
+    wait_for(lambda: all(log.exists() and "Listening started" in log.read_text() for log in logs),
+             timeout=60, what="workers to start listening", stack=stack)
+
+
+def seed(users: int) -> int:
+    """Create the editor who publishes, then `users` members; return the author's id."""
+    from postboard.db import session_scope
+    from postboard.users.models import Role
+    from postboard.users.service import create_user, seed_members
+
+    with session_scope() as session:
+        author = create_user(session, name="Ada Author", email=AUTHOR_EMAIL, password="password123",
+                             role=Role.EDITOR)
+        seed_members(session, count=users, password="password123")
+        assert author.id is not None
+        return author.id
+
+
+async def publish_once(author_id: int) -> Published:
+    """Publish one post through the real outbox + Taskiq dispatcher, timing from just before."""
+    from postboard.db import session_scope
+    from postboard.posts.service import publish
+    from postboard.users.models import User
+    from tasks.brokers import BROKERS
+    from tasks.dispatch import TaskiqDispatcher
+
+    dispatcher = TaskiqDispatcher()
+    with session_scope() as session:
+        author = session.get(User, author_id)
+        assert author is not None
+        t0_mono, t0_wall = time.monotonic(), time.time()
+        result = await publish(session, author=author, title="Benchmark <b>fan-out</b>",
+                               content="Numbers are up.", dispatcher=dispatcher)
+    for broker in BROKERS:
+        await broker.shutdown()
+    if not result.queued_now or result.post.id is None:
+        raise BenchmarkFailed("publish did not queue its jobs")
+    return Published(post_id=result.post.id, t0_mono=t0_mono, t0_wall=t0_wall)
+
+
+def count_mail(folder: Path) -> int:
+    """How many messages the sink has delivered to `new/`."""
+    with os.scandir(folder / "new") as entries:
+        return sum(1 for _ in entries)
+
+
+def count_rows(post_id: int) -> tuple[int, int]:
+    """(sent email deliveries, notifications) of the post, in one short read."""
+    from sqlalchemy import text
+
+    from postboard.db import get_engine
+
+    with get_engine().connect() as conn:
+        sent = conn.execute(text("SELECT count(*) FROM delivery WHERE post_id = :p AND channel = 'email' "
+                                 "AND status = 'sent'"), {"p": post_id}).scalar_one()
+        notes = conn.execute(text("SELECT count(*) FROM notification WHERE post_id = :p"),
+                             {"p": post_id}).scalar_one()
+    return int(sent), int(notes)
+
+
+def watch(stack: Stack, published: Published, users: int, timeout: float) -> Timeline:
+    """Poll the sink's folder and the database until all N emails, N sends and N+1 notifications exist."""
+    timeline = Timeline()
+    deadline = published.t0_mono + timeout
+    mail = sent = notes = 0
+    while True:
+        if timeline.emails is None:
+            mail = count_mail(stack.mailbox)
+        if timeline.sent is None or timeline.notifications is None:
+            sent, notes = count_rows(published.post_id)
+        now = time.monotonic() - published.t0_mono
+        if timeline.emails is None and mail >= users:
+            timeline.emails = now
+        if timeline.sent is None and sent >= users:
+            timeline.sent = now
+        if timeline.notifications is None and notes >= users + 1:
+            timeline.notifications = now
+        if timeline.done():
+            return timeline
+        stack.check_alive()
+        if time.monotonic() > deadline:
+            raise BenchmarkFailed(f"not done {timeout:.0f}s after publish: {mail}/{users} emails in the sink, "
+                                  f"{sent}/{users} deliveries sent, {notes}/{users + 1} notifications\n"
+                                  f"emails worker log:\n{tail(stack.log('emails'))}")
+        time.sleep(POLL)
+
+
+@dataclass(frozen=True)
+class MailStats:
+    """What the sink holds: copies per envelope recipient and when the first and last arrived."""
+
+    recipients: Counter[str]
+    first: float
+    last: float
+
+    @property
+    def total(self) -> int:
+        """Messages stored."""
+        return sum(self.recipients.values())
+
+
+def read_mailbox(folder: Path, t0_wall: float) -> MailStats:
+    """Read each stored message's X-Envelope-To line and mtime (seconds after publish)."""
+    recipients: Counter[str] = Counter()
+    mtimes: list[float] = []
+    with os.scandir(folder / "new") as entries:
+        for entry in entries:
+            mtimes.append(entry.stat().st_mtime - t0_wall)
+            with open(entry.path, "rb") as message:
+                first_line = message.readline().decode(errors="replace").strip()
+            recipients[first_line.removeprefix("X-Envelope-To:").strip()] += 1
+    return MailStats(recipients=recipients, first=min(mtimes, default=math.nan), last=max(mtimes, default=math.nan))
+
+
+def delivery_statuses(post_id: int) -> dict[str, int]:
+    """Email delivery rows of the post by status."""
+    from postboard.db import session_scope
+    from postboard.deliveries.models import Channel
+    from postboard.deliveries.service import count_by_status
+
+    with session_scope() as session:
+        counts = count_by_status(session, post_id=post_id, channel=Channel.EMAIL)
+    return {str(status): n for status, n in counts.items()}
+
+
+def problems(mail: MailStats, statuses: dict[str, int], users: int) -> list[str]:
+    """Everything that differs from exactly one email and one `sent` row per member."""
+    found: list[str] = []
+    if mail.total != users or len(mail.recipients) != users:
+        found.append(f"sink holds {mail.total} messages for {len(mail.recipients)} recipients, expected {users}")
+    duplicated = {rcpt: n for rcpt, n in mail.recipients.items() if n > 1}
+    if duplicated:
+        found.append(f"{len(duplicated)} recipients got more than one copy, e.g. {next(iter(duplicated.items()))}")
+    if AUTHOR_EMAIL in mail.recipients:
+        found.append("the author was emailed")
+    if statuses != {"sent": users}:
+        found.append(f"delivery statuses {statuses}, expected {{'sent': {users}}}")
+    return found
+
+
+def report(args: argparse.Namespace, *, setup: float, timeline: Timeline, mail: MailStats,
+           statuses: dict[str, int], cpu: dict[str, float], window: float) -> None:
+    """Print the figures."""
+    n = args.users
+    chunks = math.ceil((n + 1) / args.chunk_size)
+    print(f"email fan-out: {n:,} members + 1 author, chunk size {args.chunk_size} ({chunks} chunk jobs), "
+          f"emails worker --max-async-tasks {args.email_concurrency}, {os.cpu_count()} CPUs")
+    print(f"  setup (redis, migrate, sink, workers, seed)   {setup:8.2f} s")
+    print(f"  publish -> first email in sink               {mail.first:8.2f} s")
+    print(f"  publish -> last email in sink                {mail.last:8.2f} s")
+    print(f"  throughput, publish -> last email            {n / mail.last:8.0f} emails/s")
+    if n > 1 and mail.last > mail.first:
+        print(f"  throughput, first -> last email              {(n - 1) / (mail.last - mail.first):8.0f} emails/s")
+    print(f"  publish -> {n} emails seen in sink (polled)  {timeline.emails:8.2f} s")
+    print(f"  publish -> {n} deliveries 'sent' (polled)    {timeline.sent:8.2f} s")
+    print(f"  publish -> {n + 1} notifications (polled)     {timeline.notifications:8.2f} s")
+    print(f"  delivery statuses                            {statuses}")
+    print(f"  sink: {mail.total} messages, {len(mail.recipients)} distinct X-Envelope-To, "
+          f"max copies per recipient {max(mail.recipients.values(), default=0)}")
+    print(f"  CPU during publish -> done ({window:.2f} s wall; 100% = one core busy):")
+    for name, seconds in sorted(cpu.items(), key=lambda item: -item[1]):
+        print(f"    {name:<20} {seconds:7.2f} s  {100 * seconds / window:5.0f}%")
+
+
+def stop_all(stack: Stack) -> None:
+    """Stop every started process group, newest first."""
+    from tests.support import stop
+
+    for proc in reversed(list(stack.procs.values())):
+        stop(proc)
+
+
+def run(stack: Stack, args: argparse.Namespace) -> int:
+    """Boot, seed, publish once, wait for the fan-out, check and print it; return the exit code."""
+    started = time.monotonic()
+    boot(stack, args)
+    author_id = seed(args.users)
+    setup = time.monotonic() - started
+    before, window_start = cpu_snapshot(stack), time.monotonic()
+    published = asyncio.run(publish_once(author_id))
+    timeline = watch(stack, published, args.users, args.timeout)
+    after, window = cpu_snapshot(stack), time.monotonic() - window_start
+    time.sleep(1.0)  # a duplicate sent late would land now
+    mail = read_mailbox(stack.mailbox, published.t0_wall)
+    statuses = delivery_statuses(published.post_id)
+    cpu = {name: after[name] - before.get(name, 0.0) for name in after}
+    report(args, setup=setup, timeline=timeline, mail=mail, statuses=statuses, cpu=cpu, window=window)
+    found = problems(mail, statuses, args.users)
+    for problem in found:
+        print(f"PROBLEM: {problem}", file=sys.stderr)
+    return 1 if found else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark in a temp dir and clean everything up."""
+    args = parse_args(argv)
+    stack = Stack(root=Path(tempfile.mkdtemp(prefix="postboard-email-bench-")))
+    try:
+        return run(stack, args)
+    except BenchmarkFailed as exc:
+        print(f"FAILED: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        stop_all(stack)
+        shutil.rmtree(stack.root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

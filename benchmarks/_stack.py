@@ -183,3 +183,12 @@ def group_cpu_seconds(pgid: int) -> float:
         if int(fields[2]) == pgid:
             total += int(fields[11]) + int(fields[12])
     return total / ticks
+
+
+def machine_cpu_seconds() -> tuple[float, float]:
+    """Return the whole machine's (busy, total) CPU seconds since boot, from /proc/stat."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]]
+    # user nice system idle iowait irq softirq
+    total = sum(fields)
+    return (total - fields[3] - fields[4]) / ticks, total / ticks

@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, astuple, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -40,6 +40,7 @@ from _stack import (
     Processes,
     base_env,
     group_cpu_seconds,
+    machine_cpu_seconds,
     migrate,
     read_boot_spec,
     seed_sessions,
@@ -81,6 +82,35 @@ class Row:
     connect_s: float
     server_cpu_ms_per_msg: float
     client_cpu_ms_per_msg: float
+    others_cores: float
+    first_tab_ms: list[float]
+    last_tab_ms: list[float]
+
+
+@dataclass
+class CpuSample:
+    """CPU seconds used so far by the server's processes, this process and the whole machine."""
+
+    server: float = 0.0
+    client: float = 0.0
+    machine: float = 0.0
+    wall: float = 0.0
+
+    @classmethod
+    def take(cls, pgid: int) -> "CpuSample":
+        """Read the counters now (a few ms: it scans /proc)."""
+        machine, _ = machine_cpu_seconds()
+        return cls(group_cpu_seconds(pgid), time.process_time(), machine, time.perf_counter())
+
+    def __sub__(self, other: "CpuSample") -> "CpuSample":
+        return CpuSample(*(a - b for a, b in zip(astuple(self), astuple(other), strict=True)))
+
+    def __add__(self, other: "CpuSample") -> "CpuSample":
+        return CpuSample(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
+
+    def others_cores(self) -> float:
+        """Return how many cores other processes kept busy over this interval, on average."""
+        return max(0.0, self.machine - self.server - self.client) / self.wall if self.wall else 0.0
 
 
 @dataclass
@@ -88,8 +118,8 @@ class Rounds:
     """What publishing the measured messages produced, besides the inbox."""
 
     sent: dict[int, float]
-    server_cpu_s: float
-    client_cpu_s: float
+    fanout: CpuSample  # summed over each message's publish → last tab
+    window: CpuSample  # the whole series of messages
 
 
 @dataclass
@@ -171,26 +201,29 @@ async def publish_rounds(
 ) -> Rounds:
     """Publish `ids` `args.spacing` apart with this process's collector off; measure CPU used."""
     sent: dict[int, float] = {}
+    fanout = CpuSample()
     gc.collect()
     gc.freeze()
     gc.disable()
-    server_cpu, client_cpu = group_cpu_seconds(target.pgid), time.process_time()
     try:
+        start = CpuSample.take(target.pgid)
         for post_id in ids:
+            before = CpuSample.take(target.pgid)
             sent[post_id] = await publish_one(redis, inbox, target.message, post_id, args.timeout)
+            fanout += CpuSample.take(target.pgid) - before
             await asyncio.sleep(max(0.0, args.spacing - (time.perf_counter() - sent[post_id])))
-        server_cpu = group_cpu_seconds(target.pgid) - server_cpu
-        client_cpu = time.process_time() - client_cpu
+        window = CpuSample.take(target.pgid) - start
     finally:
         gc.enable()
         gc.unfreeze()
-    return Rounds(sent=sent, server_cpu_s=server_cpu, client_cpu_s=client_cpu)
+    return Rounds(sent=sent, fanout=fanout, window=window)
 
 
 def summarize(target: Target, inbox: Inbox, rounds: Rounds, connect_s: float) -> Row:
     """Turn receive times into the row of the table."""
     ids = list(rounds.sent)
     latencies = [(t - rounds.sent[i]) * 1000 for i in ids for t in inbox.times.get(i, [])]
+    first = [(min(inbox.times[i]) - rounds.sent[i]) * 1000 for i in ids if inbox.times.get(i)]
     last = [(max(inbox.times[i]) - rounds.sent[i]) * 1000 for i in ids if inbox.times.get(i)]
     sizes = [inbox.sizes[i] for i in ids if i in inbox.sizes]
     if not latencies:
@@ -208,8 +241,11 @@ def summarize(target: Target, inbox: Inbox, rounds: Rounds, connect_s: float) ->
         bytes_min=min(sizes),
         bytes_max=max(sizes),
         connect_s=connect_s,
-        server_cpu_ms_per_msg=rounds.server_cpu_s * 1000 / len(ids),
-        client_cpu_ms_per_msg=rounds.client_cpu_s * 1000 / len(ids),
+        server_cpu_ms_per_msg=rounds.fanout.server * 1000 / len(ids),
+        client_cpu_ms_per_msg=rounds.fanout.client * 1000 / len(ids),
+        others_cores=rounds.window.others_cores(),
+        first_tab_ms=first,
+        last_tab_ms=last,
     )
 
 
@@ -267,29 +303,65 @@ def raise_open_files(tabs: int) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
 
 
+_COLUMNS = (
+    ("N", 5),
+    ("mode", -9),
+    ("msgs", 4),
+    ("delivered", 11),
+    ("p50 ms", 7),
+    ("p99 ms", 7),
+    ("max ms", 7),
+    ("last-tab med", 12),
+    ("payload B", 9),
+    ("srv cpu/msg", 11),
+    ("tabs cpu/msg", 12),
+    ("others", 6),
+    ("connect", 7),
+)
+# Above this many cores of other processes' load, latencies say more about the machine.
+_BUSY_MACHINE = 0.25
+
+
+def _cells(r: Row) -> tuple[str, ...]:
+    return (
+        str(r.tabs),
+        r.mode,
+        str(r.messages),
+        f"{r.delivered}/{r.expected}",
+        f"{r.p50_ms:.1f}",
+        f"{r.p99_ms:.1f}",
+        f"{r.max_ms:.1f}",
+        f"{r.last_tab_median_ms:.1f}",
+        f"{r.bytes_min}-{r.bytes_max}" if r.bytes_min != r.bytes_max else str(r.bytes_min),
+        f"{r.server_cpu_ms_per_msg:.0f} ms",
+        f"{r.client_cpu_ms_per_msg:.0f} ms",
+        f"{r.others_cores:.2f}",
+        f"{r.connect_s:.1f} s",
+    )
+
+
+def _line(cells: Sequence[str]) -> str:
+    return "  ".join(
+        cell.ljust(-width) if width < 0 else cell.rjust(width) for cell, (_, width) in zip(cells, _COLUMNS, strict=True)
+    )
+
+
 def print_table(rows: Sequence[Row], args: argparse.Namespace) -> None:
     """Print the figures, one line per tab count and mode, then the p99 ratios."""
     print(
-        "\nbackend: reflex run --backend-only --env prod (Granian, 1 worker, memory state manager)"
-        f"\nfloor:   python-socketio AsyncServer on {args.floor_server}, 1 worker, one emit to a room"
-        "\nlatency: Redis PUBLISH → tab's Engine.IO packet read, over all tabs and measured messages\n"
+        "\nbackend: reflex run --backend-only --env prod (Granian, 1 worker, in-memory state manager)"
+        f"\nfloor:   bare python-socketio AsyncServer on {args.floor_server}, 1 worker, one emit to a room"
+        "\nlatency: Redis PUBLISH → the tab's Engine.IO packet read, all tabs × measured messages;"
+        "\n         last-tab med = median over messages of the slowest tab; cpu/msg = publish → last tab;"
+        "\n         payload B = socket.io packet bytes per tab (floor padded to Postboard's, per message);"
+        "\n         others = cores kept busy by processes outside this benchmark during the messages\n"
     )
-    head = (
-        f"{'N':>5}  {'mode':<9}  {'msgs':>4}  {'delivered':>11}  {'p50 ms':>7}  {'p99 ms':>7}  {'max ms':>7}"
-        f"  {'last-tab med':>12}  {'payload bytes':>13}  {'srv cpu/msg':>11}  {'cli cpu/msg':>11}  {'connect':>7}"
-    )
-    print(head)
-    print("-" * len(head))
-    for r in rows:
-        print(
-            f"{r.tabs:>5}  {r.mode:<9}  {r.messages:>4}  {f'{r.delivered}/{r.expected}':>11}  {r.p50_ms:>7.1f}"
-            f"  {r.p99_ms:>7.1f}  {r.max_ms:>7.1f}  {r.last_tab_median_ms:>12.1f}"
-            f"  {f'{r.bytes_min}-{r.bytes_max}':>13}  {r.server_cpu_ms_per_msg:>9.1f}ms"
-            f"  {r.client_cpu_ms_per_msg:>9.1f}ms  {r.connect_s:>6.1f}s"
-        )
-    print()
+    head = _line([name for name, _ in _COLUMNS])
+    print(head, "-" * len(head), *(_line(_cells(r)) for r in rows), "", sep="\n")
     for n, ratio in p99_ratios(rows).items():
         print(f"N={n}: postboard p99 / floor p99 = {ratio:.2f}")
+    if any(r.others_cores > _BUSY_MACHINE for r in rows):
+        print(f"warning: other processes kept over {_BUSY_MACHINE} cores busy in some runs; rerun on a quiet machine")
 
 
 def p99_ratios(rows: Sequence[Row]) -> dict[int, float]:

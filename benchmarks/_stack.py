@@ -22,8 +22,8 @@ from postboard.users.service import seed_members, start_session
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
-# Reflex settings that would change what is measured (a Redis state manager, more
-# workers) or slow the start (a PyPI version check); the benchmark chooses them itself.
+# Settings that would change what is measured (another state manager, live push off)
+# or that the benchmark sets itself.
 _DROPPED_ENV = ("REFLEX_REDIS_URL", "REFLEX_STATE_MANAGER_MODE", "FRONTEND_PORT", "LIVE_ENABLED")
 
 
@@ -71,10 +71,13 @@ def _signal_group(pid: int, sig: int) -> None:
         os.killpg(pid, sig)
 
 
-def base_env(*, redis_url: str, database_url: str) -> dict[str, str]:
-    """Return the environment every child gets: venv first on PATH, our Redis and database."""
+def base_env(*, redis_url: str, database_url: str, states_dir: Path) -> dict[str, str]:
+    """Return the environment every child gets: venv first on PATH, our Redis, database and state dir."""
     env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV}
     env.update(
+        # Reflex's default (disk) state manager keeps per-tab state in `.states/` and
+        # empties it on every `reflex run`: keep ours away from anyone else's app.
+        REFLEX_STATES_WORKDIR=str(states_dir),
         PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
         PYTHONPATH=str(ROOT),
         PYTHONUNBUFFERED="1",

@@ -349,7 +349,7 @@ def _line(cells: Sequence[str]) -> str:
 def print_table(rows: Sequence[Row], args: argparse.Namespace) -> None:
     """Print the figures, one line per tab count and mode, then the p99 ratios."""
     print(
-        "\nbackend: reflex run --backend-only --env prod (Granian, 1 worker, in-memory state manager)"
+        "\nbackend: reflex run --backend-only --env prod (Granian, 1 worker, disk state manager)"
         f"\nfloor:   bare python-socketio AsyncServer on {args.floor_server}, 1 worker, one emit to a room"
         "\nlatency: Redis PUBLISH → the tab's Engine.IO packet read, all tabs × measured messages;"
         "\n         last-tab med = median over messages of the slowest tab; cpu/msg = publish → last tab;"
@@ -404,7 +404,7 @@ def run(args: argparse.Namespace, tmp: Path) -> list[Row]:
     procs.logs.mkdir()
     try:
         redis_url = start_redis(procs, tmp / "redis")
-        env = base_env(redis_url=redis_url, database_url=f"sqlite:///{tmp / 'postboard.db'}")
+        env = base_env(redis_url=redis_url, database_url=f"sqlite:///{tmp / 'postboard.db'}", states_dir=tmp / "states")
         start_boot_spec(procs, env, tmp / "boot.json")
         migrate(env)
         tokens = seed_sessions(env["DATABASE_URL"], max(args.tabs))

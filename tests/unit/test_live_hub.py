@@ -10,8 +10,14 @@ from postboard.web.live_hub import LiveHub
 
 
 def _post(n: int, title: str = "Hello") -> LivePost:
-    return LivePost(id=n, title=f"{title} {n}", author="Ada", excerpt="Short", created_at="2026-11-22T10:00:00+00:00",
-                    url=f"http://x/posts/{n}")
+    return LivePost(
+        id=n,
+        title=f"{title} {n}",
+        author="Ada",
+        excerpt="Short",
+        created_at="2026-11-22T10:00:00+00:00",
+        url=f"http://x/posts/{n}",
+    )
 
 
 def test_update_carries_recent_posts_newest_first_and_a_toast() -> None:

@@ -59,12 +59,12 @@ def _row(user: rx.Var[UserRow]) -> rx.Component:
         rx.table.cell(user["name"]),
         rx.table.cell(user["email"]),
         rx.table.cell(
-            rx.select(
-                ROLES,
+            rx.select.root(
+                rx.select.trigger(aria_label="Role of " + user["email"]),
+                rx.select.content(*(rx.select.item(role, value=role) for role in ROLES)),
                 value=user["role"],
                 size="1",
                 on_change=lambda role: UsersState.change_role(user["id"], role),
-                aria_label="Role of " + user["email"],
             ),
         ),
     )

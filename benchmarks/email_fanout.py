@@ -321,7 +321,7 @@ def watch(stack: Stack, published: Published, users: int, deadline: float) -> Ti
         if time.monotonic() > deadline:
             raise BenchmarkFailed(
                 f"not done {time.monotonic() - published.t0_mono:.0f}s after publish (run --timeout reached): "
-                f"{mail}/{users} emails in the sink, "
+                f"{count_mail(stack.mailbox)}/{users} emails in the sink, "
                 f"{sent}/{users} deliveries sent, {notes}/{users + 1} notifications\n"
                 f"emails worker log:\n{tail(stack.log('emails'))}"
             )

@@ -68,6 +68,9 @@ def record_outcome(session: Session, *, delivery_id: int, error: str | None) -> 
             error=None if error is None else error[:1000],
             updated_at=utcnow(),
         )
+        # The chunk's Delivery objects sit in this session; syncing each update against
+        # all of them made every send cost grow with the chunk size.
+        .execution_options(synchronize_session=False)
     )
     session.commit()
 

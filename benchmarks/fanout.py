@@ -3,16 +3,19 @@
     .venv/bin/python benchmarks/fanout.py [--tabs 100 1000] [--messages 10] [--json out.json]
 
 For each tab count N the script starts ONE Reflex backend (`reflex run --backend-only
---env prod`, one Granian worker, in-memory state manager) against a private Redis and
-a seeded SQLite, opens N simulated tabs of N signed-in users (python-socketio clients
-speaking Reflex's protocol, see `_tabs.py`), checks on /api/health that the live hub
-counts N tabs, then publishes one warm-up and M measured LivePost messages on
-`postboard:live:posts`, about a second apart, and times publish → tab received.
+--env prod`: one Granian worker, Reflex's default disk state manager in a temp dir, no
+Redis state manager) against a private Redis and a seeded SQLite, opens N simulated
+tabs of N signed-in users (python-socketio clients speaking Reflex's protocol, see
+`_tabs.py`), checks on /api/health that the live hub counts N tabs, then publishes one
+warm-up and M measured LivePost messages on `postboard:live:posts`, about a second
+apart, and times publish → tab received.
 
 The floor is the same measurement against a bare python-socketio server (`_floor.py`,
 Granian ASGI by default) that does one `sio.emit` to a room per Redis message, with a
 payload padded to the byte size of Postboard's update for the same message. Servers
-run in their own processes; the tabs and the publisher run in this one.
+run in their own processes; the tabs and the publisher run in this one, so on a small
+machine the tabs' own reading of N sockets is part of every figure, in both modes:
+compare the two modes, and watch the "others" column (load from other processes).
 """
 
 import argparse
@@ -49,7 +52,7 @@ from _stack import (
     start_postboard,
     start_redis,
 )
-from _tabs import Boot, Inbox, connect_all, disconnect_all, make_tab, new_http_session
+from _tabs import Boot, Inbox, Tab, connect_all, disconnect_all, make_tab, new_http_session
 from redis.asyncio import Redis
 
 from postboard import names
@@ -249,24 +252,28 @@ def summarize(target: Target, inbox: Inbox, rounds: Rounds, connect_s: float) ->
     )
 
 
+async def open_tabs(tabs: Sequence[Tab], http: aiohttp.ClientSession, port: int, args: argparse.Namespace) -> float:
+    """Connect the tabs and wait until the server counts them all; return the seconds it took."""
+    started = time.perf_counter()
+    await connect_all(tabs, batch=args.batch)
+    try:
+        async with asyncio.timeout(args.join_timeout):
+            await wait_for_tabs(http, port, len(tabs))
+    except TimeoutError:
+        raise RuntimeError(f"not all {len(tabs)} tabs joined within {args.join_timeout:.0f}s") from None
+    return time.perf_counter() - started
+
+
 async def measure(
     target: Target, tokens: Sequence[str], boot: Boot, redis_url: str, args: argparse.Namespace
 ) -> tuple[Row, dict[int, int]]:
     """Open one tab per token, publish the messages, close the tabs; return the row and sizes."""
     inbox = Inbox(boot.live_key, len(tokens))
-    base_url = f"http://127.0.0.1:{target.port}"
     redis = Redis.from_url(redis_url)
     async with new_http_session() as http:
-        tabs = [make_tab(base_url, token, boot, inbox, http) for token in tokens]
+        tabs = [make_tab(f"http://127.0.0.1:{target.port}", token, boot, inbox, http) for token in tokens]
         try:
-            started = time.perf_counter()
-            await connect_all(tabs, batch=args.batch)
-            try:
-                async with asyncio.timeout(args.join_timeout):
-                    await wait_for_tabs(http, target.port, len(tabs))
-            except TimeoutError:
-                raise RuntimeError(f"not all {len(tabs)} tabs joined within {args.join_timeout:.0f}s") from None
-            connect_s = time.perf_counter() - started
+            connect_s = await open_tabs(tabs, http, target.port, args)
             await publish_one(redis, inbox, target.message, 1, args.timeout)  # warm-up, not counted
             rounds = await publish_rounds(redis, inbox, target, range(2, args.messages + 2), args)
         finally:
@@ -414,7 +421,7 @@ def run(args: argparse.Namespace, tmp: Path) -> list[Row]:
             print(f"measuring {n} tabs…", file=sys.stderr, flush=True)
             rows += run_tab_count(procs, env, tokens[:n], boot, args)
         return rows
-    except BaseException:
+    except Exception:
         _dump_logs(procs.logs)
         raise
     finally:

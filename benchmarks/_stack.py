@@ -22,9 +22,9 @@ from postboard.users.service import seed_members, start_session
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
-# Settings that would change what is measured (another state manager, live push off)
-# or that the benchmark sets itself.
-_DROPPED_ENV = ("REFLEX_REDIS_URL", "REFLEX_STATE_MANAGER_MODE", "FRONTEND_PORT", "LIVE_ENABLED")
+# Settings that would change what is measured (another state manager) or that the
+# benchmark sets itself.
+_DROPPED_ENV = ("REFLEX_REDIS_URL", "REFLEX_STATE_MANAGER_MODE", "FRONTEND_PORT")
 
 
 @dataclass
@@ -83,6 +83,7 @@ def base_env(*, redis_url: str, database_url: str, states_dir: Path) -> dict[str
         PYTHONUNBUFFERED="1",
         REDIS_URL=redis_url,
         DATABASE_URL=database_url,
+        LIVE_ENABLED="true",  # over a `.env` that turns live push off
         REFLEX_USE_NPM="1",
         REFLEX_CHECK_LATEST_VERSION="false",
     )
@@ -122,9 +123,9 @@ def start_boot_spec(procs: Processes, env: dict[str, str], out: Path) -> None:
 
 def read_boot_spec(procs: Processes, out: Path, timeout: float = 120.0) -> dict[str, Any]:
     """Wait for the boot-spec subprocess and return what it wrote."""
-    proc = procs.procs.pop("boot")
-    if proc.wait(timeout) != 0:
+    if procs.procs["boot"].wait(timeout) != 0:
         raise RuntimeError(f"computing the boot spec failed; see {procs.logs / 'boot.log'}")
+    procs.procs.pop("boot")
     spec: dict[str, Any] = json.loads(out.read_text())
     return spec
 
@@ -188,10 +189,8 @@ def group_cpu_seconds(pgid: int) -> float:
     return total / ticks
 
 
-def machine_cpu_seconds() -> tuple[float, float]:
-    """Return the whole machine's (busy, total) CPU seconds since boot, from /proc/stat."""
-    ticks = os.sysconf("SC_CLK_TCK")
+def machine_busy_seconds() -> float:
+    """Return the CPU seconds the whole machine has spent busy since boot, from /proc/stat."""
+    # cpu  user nice system idle iowait irq softirq ...
     fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]]
-    # user nice system idle iowait irq softirq
-    total = sum(fields)
-    return (total - fields[3] - fields[4]) / ticks, total / ticks
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")

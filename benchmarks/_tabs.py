@@ -31,7 +31,7 @@ _PAGE = "/"
 
 @dataclass(frozen=True)
 class Boot:
-    """What the compiled frontend sends on connect (printed by `_boot.py`)."""
+    """What the compiled frontend sends on connect (as `_boot.py` computes it)."""
 
     state_name: str
     state_schema: str
@@ -84,7 +84,7 @@ class Inbox:
         return True
 
 
-class _StampingEngineIO(engineio.AsyncClient):  # type: ignore[misc]
+class _StampingEngineIO(engineio.AsyncClient):
     """An Engine.IO client that times live updates as soon as it has read their packet.
 
     A live update is recorded and not decoded further: what a page does with it is not
@@ -108,7 +108,7 @@ class _StampingEngineIO(engineio.AsyncClient):  # type: ignore[misc]
         await super()._receive_packet(pkt)
 
 
-class _TabClient(socketio.AsyncClient):  # type: ignore[misc]
+class _TabClient(socketio.AsyncClient):
     def _engineio_client_class(self) -> type[engineio.AsyncClient]:
         return _StampingEngineIO
 

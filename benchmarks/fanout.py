@@ -43,7 +43,7 @@ from _stack import (
     Processes,
     base_env,
     group_cpu_seconds,
-    machine_cpu_seconds,
+    machine_busy_seconds,
     migrate,
     read_boot_spec,
     seed_sessions,
@@ -102,8 +102,7 @@ class CpuSample:
     @classmethod
     def take(cls, pgid: int) -> "CpuSample":
         """Read the counters now (a few ms: it scans /proc)."""
-        machine, _ = machine_cpu_seconds()
-        return cls(group_cpu_seconds(pgid), time.process_time(), machine, time.perf_counter())
+        return cls(group_cpu_seconds(pgid), time.process_time(), machine_busy_seconds(), time.perf_counter())
 
     def __sub__(self, other: "CpuSample") -> "CpuSample":
         return CpuSample(*(a - b for a, b in zip(astuple(self), astuple(other), strict=True)))
@@ -431,6 +430,9 @@ def run(args: argparse.Namespace, tmp: Path) -> list[Row]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark and print the table."""
     args = parse_args(argv)
+    # Our own handler for both, so asyncio.run does not turn the first Ctrl-C into a task
+    # cancellation that the socket libraries may swallow: stop at once, clean up below.
+    signal.signal(signal.SIGINT, _terminate)
     signal.signal(signal.SIGTERM, _terminate)
     raise_open_files(max(args.tabs))
     tmp = Path(tempfile.mkdtemp(prefix="postboard-fanout-"))

@@ -7,9 +7,12 @@ from reflex.plugins.sitemap import SitemapPlugin
 
 _backend_port = os.environ.get("BACKEND_PORT", "8000")
 
+# Set the frontend port only when asked: `reflex run --backend-only` refuses one.
+_ports = {"frontend_port": int(os.environ["FRONTEND_PORT"])} if os.environ.get("FRONTEND_PORT") else {}
+
 config = rx.Config(
+    **_ports,
     app_name="postboard",
-    frontend_port=int(os.environ.get("FRONTEND_PORT", "3000")),
     backend_port=int(_backend_port),
     api_url=os.environ.get("API_URL", f"http://localhost:{_backend_port}"),
     backend_host="127.0.0.1",

@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 AUTHOR_EMAIL = "author@example.com"
 NOTIFICATION_CONCURRENCY = 4
 POLL = 0.1
@@ -194,19 +193,10 @@ def start_sink(stack: Stack, port: int) -> None:
 
 
 def start_worker(stack: Stack, queue: str, concurrency: int) -> None:
-    """Start one real `taskiq worker` process for a queue (tests.support's, with concurrency)."""
-    cmd = [
-        str(BIN / "taskiq"),
-        "worker",
-        f"tasks.brokers:{queue}_broker",
-        "tasks.posts",
-        "tasks.relay",
-        "--workers",
-        "1",
-        "--max-async-tasks",
-        str(concurrency),
-    ]
-    start_process(stack, queue, cmd)
+    """Start one real `taskiq worker` process for a queue."""
+    from postboard.dev.services import worker_command
+
+    start_process(stack, queue, worker_command(queue, concurrency=concurrency))
 
 
 def wait_for(check: Callable[[], bool], *, timeout: float, what: str, stack: Stack) -> None:

@@ -6,7 +6,6 @@ QUEUES = (EMAILS_QUEUE, NOTIFICATIONS_QUEUE)
 
 KEY_PREFIX = "postboard"
 POSTS_CHANNEL = f"{KEY_PREFIX}:live:posts"
-SCHEDULE_PREFIX = f"{KEY_PREFIX}:schedule"
 
 
 def stream_key(queue: str) -> str:

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from postboard.dev.services import free_port, redis_command, wait_for_port
+from postboard.dev.services import free_port, redis_command, wait_for_port, worker_command
 from postboard.settings import ROOT
 
 BIN = Path(sys.executable).parent
@@ -45,21 +45,15 @@ def migrate(env: Mapping[str, str]) -> None:
     subprocess.run([str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=dict(env), check=True, capture_output=True)
 
 
-def start_worker(queue: str, env: Mapping[str, str], log: Path) -> subprocess.Popen[bytes]:
+def start_worker(queue: str, env: Mapping[str, str], log: Path, *, concurrency: int = 8) -> subprocess.Popen[bytes]:
     """Start a real `taskiq worker` for one queue."""
-    cmd = [
-        str(BIN / "taskiq"),
-        "worker",
-        f"tasks.brokers:{queue}_broker",
-        "tasks.posts",
-        "tasks.relay",
-        "--workers",
-        "1",
-        "--max-async-tasks",
-        "8",
-    ]
     return subprocess.Popen(
-        cmd, cwd=ROOT, env=dict(env), stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True
+        worker_command(queue, concurrency=concurrency),
+        cwd=ROOT,
+        env=dict(env),
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from postboard.dev.services import free_port, redis_command, sink_command, wait_for_port
+from postboard.dev.services import free_port, redis_command, sink_command, wait_for_port, worker_command
 from postboard.settings import ROOT, get_settings
 
 BIN = Path(sys.executable).parent
@@ -108,7 +108,6 @@ def start_stack(
         wait_for_port(port)
         stack.where.append(("smtp sink (aiosmtpd)", f"127.0.0.1:{port} → {folder}"))
     subprocess.run([str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=stack.env, check=True)
-    taskiq = str(BIN / "taskiq")
     settings = get_settings()
     for queue, concurrency in (
         ("emails", settings.email_concurrency),
@@ -116,24 +115,14 @@ def start_stack(
     ):
         stack.start(
             f"worker-{queue}",
-            [
-                taskiq,
-                "worker",
-                f"tasks.brokers:{queue}_broker",
-                "tasks.posts",
-                "tasks.relay",
-                "--workers",
-                str(workers),
-                "--max-async-tasks",
-                str(concurrency),
-            ],
+            worker_command(queue, concurrency=concurrency, processes=workers),
             log=logs and log(queue),
         )
         stack.where.append((f"worker {queue}", f"taskiq worker, queue {queue!r}"))
     stack.start(
         "scheduler",
         [
-            taskiq,
+            str(BIN / "taskiq"),
             "scheduler",
             "tasks.scheduler:scheduler",
             "tasks.relay",

@@ -67,6 +67,21 @@ def sink_command(*, port: int, folder: Path) -> list[str]:
     ]
 
 
+def worker_command(queue: str, *, concurrency: int, processes: int = 1) -> list[str]:
+    """Return the `taskiq worker` command line for one queue."""
+    return [
+        str(Path(sys.executable).parent / "taskiq"),
+        "worker",
+        f"tasks.brokers:{queue}_broker",
+        "tasks.posts",
+        "tasks.relay",
+        "--workers",
+        str(processes),
+        "--max-async-tasks",
+        str(concurrency),
+    ]
+
+
 def wait_for_port(port: int, *, timeout: float = 30.0) -> bool:
     """Wait until something listens on 127.0.0.1:`port`."""
     deadline = time.monotonic() + timeout

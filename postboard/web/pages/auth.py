@@ -17,7 +17,6 @@ class AuthFormState(AppState):
     """Errors of the sign-in and registration forms."""
 
     errors: dict[str, str] = {}
-    busy: bool = False
 
     @rx.var
     def name_error(self) -> str:

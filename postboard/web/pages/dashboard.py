@@ -37,7 +37,6 @@ class FeedState(AppState):
     title_error: str = ""
     content_error: str = ""
     notice: str = ""
-    publishing: bool = False
 
     @rx.event
     def load(self) -> None:

@@ -1,21 +1,27 @@
 """Cross-domain orchestration: what the post jobs do, framework-free."""
 
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-import aiosmtplib
 from sqlmodel import Session, col, select
 
 from postboard import names
-from postboard.deliveries.models import Channel
+from postboard.deliveries.models import Channel, DeliveryStatus
+from postboard.deliveries.retry import RetryPolicy
 from postboard.deliveries.service import (
     ensure_deliveries,
+    next_retry_at,
     owed_deliveries,
-    record_outcome,
+    record_failure,
+    record_sent,
+    reset_failed,
 )
 from postboard.live.bus import Bus
 from postboard.live.messages import LivePost
+from postboard.mail.errors import classify
 from postboard.mail.render import message_id, render_post_email
 from postboard.mail.transport import MailTransport
 from postboard.notifications.service import create_for_post
@@ -37,11 +43,14 @@ class EmailChunk:
 
 @dataclass(frozen=True)
 class ChunkResult:
-    """What one chunk run did."""
+    """What one chunk run did, and when its `retrying` recipients are due again."""
 
-    sent: int
-    failed: int
-    skipped: int
+    sent: int = 0
+    failed: int = 0
+    retrying: int = 0
+    skipped: int = 0
+    retry_at: datetime | None = None
+    last_error: str | None = None
 
 
 def plan_email_chunks(session: Session, *, chunk_size: int) -> list[EmailChunk]:
@@ -78,39 +87,70 @@ async def send_email_chunk(
     chunk: EmailChunk,
     transport: MailTransport,
     settings: Settings,
+    retry_failed: bool = False,
 ) -> ChunkResult:
-    """Email one chunk of a post's audience over one connection, skipping who already has it."""
+    """Email the chunk's recipients that are due, over one connection; failures retry on the schedule.
+
+    `retry_failed` (an admin's manual retry) first makes the chunk's failed deliveries pending again.
+    """
     post = get_post(session, post_id=post_id)
     recipients = dict(_chunk_recipients(session, chunk=chunk, exclude=post.author_id))
     ids = list(recipients)
     ensure_deliveries(session, post_id=post_id, user_ids=ids, channel=Channel.EMAIL)
+    if retry_failed:
+        reset_failed(session, post_id=post_id, user_ids=ids, channel=Channel.EMAIL)
     owed = owed_deliveries(session, post_id=post_id, user_ids=ids, channel=Channel.EMAIL)
-    skipped = len(ids) - len(owed)
-    if not owed:
-        return ChunkResult(sent=0, failed=0, skipped=skipped)
-    email = await render_post_email(post, settings=settings)
-    sent = failed = 0
-    async with transport:
-        for delivery in owed:
-            assert delivery.id is not None
-            address = recipients[delivery.user_id]
-            raw = email.for_recipient(
-                address=address,
-                message_id=message_id(post_id=post_id, user_id=delivery.user_id),
+    tally: Counter[DeliveryStatus] = Counter()
+    last_error: str | None = None
+    if owed:
+        email = await render_post_email(post, settings=settings)
+        policy = RetryPolicy.of(settings.retry_delays)
+        done = 0
+        try:
+            async with transport:
+                for delivery in owed:
+                    address = recipients[delivery.user_id]
+                    raw = email.for_recipient(
+                        address=address, message_id=message_id(post_id=post_id, user_id=delivery.user_id)
+                    )
+                    try:
+                        await transport.send(sender=email.sender, recipient=address, raw=raw)
+                    except Exception as exc:
+                        failure = classify(exc)
+                        if failure is None or failure.connection:
+                            raise
+                        last_error = failure.error
+                        tally.update(
+                            record_failure(
+                                session,
+                                deliveries=[delivery],
+                                error=failure.error,
+                                permanent=failure.permanent,
+                                policy=policy,
+                            )
+                        )
+                    else:
+                        record_sent(session, delivery=delivery)
+                        tally[DeliveryStatus.SENT] += 1
+                    done += 1
+        except Exception as exc:
+            failure = classify(exc)
+            if failure is None:
+                raise
+            # The connection is gone: every recipient not yet tried waits for the next attempt.
+            last_error = failure.error
+            log.warning("post %s chunk %s: %s; %s recipients wait", post_id, chunk, failure.error, len(owed) - done)
+            tally.update(
+                record_failure(session, deliveries=owed[done:], error=failure.error, permanent=False, policy=policy)
             )
-            try:
-                await transport.send(sender=email.sender, recipient=address, raw=raw)
-            except (
-                aiosmtplib.SMTPRecipientRefused,
-                aiosmtplib.SMTPRecipientsRefused,
-                aiosmtplib.SMTPDataError,
-            ) as exc:
-                record_outcome(session, delivery_id=delivery.id, error=str(exc))
-                failed += 1
-                continue
-            record_outcome(session, delivery_id=delivery.id, error=None)
-            sent += 1
-    return ChunkResult(sent=sent, failed=failed, skipped=skipped)
+    return ChunkResult(
+        sent=tally[DeliveryStatus.SENT],
+        failed=tally[DeliveryStatus.FAILED],
+        retrying=tally[DeliveryStatus.RETRYING],
+        skipped=len(ids) - len(owed),
+        retry_at=next_retry_at(session, post_id=post_id, user_ids=ids, channel=Channel.EMAIL),
+        last_error=last_error,
+    )
 
 
 async def notify_post(session: Session, *, post_id: int, bus: Bus) -> LivePost:

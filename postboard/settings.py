@@ -1,10 +1,12 @@
 """One settings object, read from the environment and `.env`."""
 
+import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,6 +38,39 @@ class Settings(BaseSettings):
     job_idle_timeout_ms: int = 600_000
     email_concurrency: int = Field(default=8, ge=1)
     notification_concurrency: int = Field(default=4, ge=1)
+
+    # Seconds before each retry of a failed delivery or job; attempts = len + 1.
+    retry_delays: Annotated[list[float], NoDecode] = [60.0, 300.0, 900.0]
+    # How often the one scheduler re-reads schedules: bounds how late a retry fires.
+    scheduler_interval: int = Field(default=5, ge=1)
+    # Long-wait alert: oldest waiting job older than this (seconds), per queue.
+    long_wait_seconds: float = Field(default=60.0, gt=0)
+    long_wait_by_queue: dict[str, float] = {}
+    # How often the queue monitor and progress bars are refreshed and pushed.
+    monitor_interval: float = Field(default=1.0, gt=0)
+
+    @field_validator("retry_delays", mode="before")
+    @classmethod
+    def _parse_delays(cls, value: Any) -> Any:
+        """Accept `60,300,900` as well as a JSON list."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part for part in (p.strip() for p in text.split(",")) if part]
+        return value
+
+    @field_validator("retry_delays")
+    @classmethod
+    def _check_delays(cls, value: list[float]) -> list[float]:
+        """Delays cannot be negative."""
+        if any(d < 0 for d in value):
+            raise ValueError("retry delays cannot be negative")
+        return value
+
+    def long_wait_threshold(self, queue: str) -> float:
+        """Return the long-wait alert threshold of one queue, in seconds."""
+        return self.long_wait_by_queue.get(queue, self.long_wait_seconds)
 
 
 @lru_cache

@@ -20,6 +20,7 @@ class DeliveryStatus(StrEnum):
     """Where a delivery stands."""
 
     PENDING = "pending"
+    RETRYING = "retrying"
     SENT = "sent"
     FAILED = "failed"
 
@@ -39,5 +40,7 @@ class Delivery(SQLModel, table=True):
     status: DeliveryStatus = Field(default=DeliveryStatus.PENDING, sa_type=String(16))
     attempts: int = 0
     error: str | None = Field(default=None, max_length=1000)
+    # Set while `retrying`: the attempt is not due before this.
+    next_attempt_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)

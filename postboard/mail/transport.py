@@ -62,14 +62,28 @@ class SmtpTransport:
 
 
 class MemoryTransport:
-    """Test twin: keeps what was sent; `refuse` lists addresses to reject."""
+    """Test twin: keeps what was sent, and fails like a server would when told to.
 
-    def __init__(self, refuse: frozenset[str] = frozenset()) -> None:
+    `refuse`: addresses rejected for good (550); `defer`: addresses told to try later (451);
+    `down`: the server cannot be reached; `disconnect_after`: the connection drops after n sends.
+    """
+
+    def __init__(
+        self,
+        refuse: frozenset[str] = frozenset(),
+        *,
+        defer: frozenset[str] = frozenset(),
+        down: bool = False,
+        disconnect_after: int | None = None,
+    ) -> None:
         self.sent: list[tuple[str, bytes]] = []
         self.connections = 0
-        self._refuse = refuse
+        self.refuse, self.defer, self.down = refuse, defer, down
+        self.disconnect_after = disconnect_after
 
     async def __aenter__(self) -> Self:
+        if self.down:
+            raise aiosmtplib.SMTPConnectError("Error connecting to 127.0.0.1 on port 8025: connection refused")
         self.connections += 1
         return self
 
@@ -82,7 +96,11 @@ class MemoryTransport:
         return None
 
     async def send(self, *, sender: str, recipient: str, raw: bytes) -> None:
-        """Record the message, or refuse it like a server would."""
-        if recipient in self._refuse:
+        """Record the message, or fail as configured."""
+        if self.disconnect_after is not None and len(self.sent) >= self.disconnect_after:
+            raise aiosmtplib.SMTPServerDisconnected("Connection lost")
+        if recipient in self.refuse:
             raise aiosmtplib.SMTPRecipientRefused(550, "mailbox unavailable", recipient)
+        if recipient in self.defer:
+            raise aiosmtplib.SMTPRecipientRefused(451, "try again later", recipient)
         self.sent.append((recipient, raw))

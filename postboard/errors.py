@@ -19,3 +19,7 @@ class NotFound(PostboardError):
 
 class Forbidden(PostboardError):
     """The user may not do this."""
+
+
+class PermanentFailure(PostboardError):
+    """A job failure that running the job again on its own cannot fix; it is not retried."""

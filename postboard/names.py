@@ -7,7 +7,44 @@ QUEUES = (EMAILS_QUEUE, NOTIFICATIONS_QUEUE)
 KEY_PREFIX = "postboard"
 POSTS_CHANNEL = f"{KEY_PREFIX}:live:posts"
 
+# Delayed retries, read by the one `taskiq scheduler`.
+SCHEDULE_PREFIX = f"{KEY_PREFIX}:schedule"
+
+# Job monitor (written by workers, read by the dashboard and /metrics).
+JOBS_RECENT = f"{KEY_PREFIX}:jobs:recent"
+JOBS_FAILED = f"{KEY_PREFIX}:jobs:failed"
+JOBS_FAILED_ORDER = f"{KEY_PREFIX}:jobs:failed:order"
+METRICS_JOBS = f"{KEY_PREFIX}:metrics:jobs"
+METRICS_DURATION = f"{KEY_PREFIX}:metrics:duration"
+BACKEND_TABS = f"{KEY_PREFIX}:backends:tabs"
+BACKEND_SEEN = f"{KEY_PREFIX}:backends:seen"
+
 
 def stream_key(queue: str) -> str:
     """Return the Redis stream that holds a queue's jobs."""
     return f"{KEY_PREFIX}:queue:{queue}"
+
+
+def group_name(queue: str) -> str:
+    """Return the consumer group (the worker group) of a queue."""
+    return f"{KEY_PREFIX}:{queue}"
+
+
+def minute_stats_key(queue: str, minute: int) -> str:
+    """Return the hash counting one queue's processed and failed jobs in one epoch minute."""
+    return f"{KEY_PREFIX}:stats:{queue}:{minute}"
+
+
+def samples_key(queue: str, kind: str) -> str:
+    """Return the list of recent wait or run times (seconds) of a queue."""
+    return f"{KEY_PREFIX}:samples:{queue}:{kind}"
+
+
+def workers_key(queue: str) -> str:
+    """Return the sorted set of a queue's worker processes, scored by last heartbeat."""
+    return f"{KEY_PREFIX}:workers:{queue}"
+
+
+def alert_key(queue: str) -> str:
+    """Return the key that marks an open long-wait incident on a queue."""
+    return f"{KEY_PREFIX}:alerts:long-wait:{queue}"

@@ -1,10 +1,22 @@
-"""One acknowledged Redis stream broker per queue, each with its own worker group."""
+"""One acknowledged Redis stream broker per queue, each with its own worker group; retries and monitor."""
+
+import asyncio
+import contextlib
+import logging
 
 from taskiq import TaskiqEvents, TaskiqState
-from taskiq_redis import RedisStreamBroker
+from taskiq_redis import ListRedisScheduleSource, RedisStreamBroker
 
 from postboard import names
+from postboard.monitor.store import JobStore
 from postboard.settings import get_settings
+from tasks.middleware import WORKER_ID, MonitorMiddleware, RetryMiddleware
+
+log = logging.getLogger(__name__)
+HEARTBEAT_SECONDS = 5.0
+
+# Delayed retries (of jobs and of deliveries) wait here until the one scheduler sends them.
+retry_source = ListRedisScheduleSource(get_settings().redis_url, prefix=names.SCHEDULE_PREFIX, socket_connect_timeout=3)
 
 
 def _broker(queue: str) -> RedisStreamBroker:
@@ -12,7 +24,7 @@ def _broker(queue: str) -> RedisStreamBroker:
     broker = RedisStreamBroker(
         url=settings.redis_url,
         queue_name=names.stream_key(queue),
-        consumer_group_name=f"{names.KEY_PREFIX}:{queue}",
+        consumer_group_name=names.group_name(queue),
         # "0": a group created after jobs were queued still reads them.
         consumer_id="0",
         # Reclaim jobs of a dead worker once idle this long; above the slowest job.
@@ -22,13 +34,40 @@ def _broker(queue: str) -> RedisStreamBroker:
         # Trim acknowledged history so the stream does not grow without bound.
         maxlen=100_000,
         socket_connect_timeout=3,
-    )
+    ).with_middlewares(MonitorMiddleware(), RetryMiddleware(settings.retry_delays, retry_source))
 
     @broker.on_event(TaskiqEvents.WORKER_STARTUP)
     async def _opened(state: TaskiqState) -> None:
         state.queue = queue
+        state.heartbeat = asyncio.create_task(_heartbeat(queue))
+
+    @broker.on_event(TaskiqEvents.WORKER_SHUTDOWN)
+    async def _closed(state: TaskiqState) -> None:
+        state.heartbeat.cancel()
+        store = JobStore.from_url(get_settings().redis_url)
+        with contextlib.suppress(Exception):
+            await store.worker_gone(queue, WORKER_ID)
+        await store.close()
 
     return broker
+
+
+async def _heartbeat(queue: str) -> None:
+    store = JobStore.from_url(get_settings().redis_url)
+    try:
+        while True:
+            try:
+                await store.heartbeat(queue, WORKER_ID)
+            except Exception as exc:  # noqa: BLE001 - Redis down: keep beating once it is back
+                log.debug("heartbeat failed: %s", exc)
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+    finally:
+        await store.close()
+
+
+def labels(queue: str) -> dict[str, str]:
+    """Task labels that route a job to its queue's stream, also when the scheduler sends it."""
+    return {"queue_name": names.stream_key(queue), "queue": queue}
 
 
 emails_broker = _broker(names.EMAILS_QUEUE)

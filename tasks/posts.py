@@ -1,18 +1,28 @@
 """Post jobs: email fan-out and chunks on `emails`, in-app + live on `notifications`."""
 
 import logging
+from typing import Annotated
 
-from postboard import flows
+from taskiq import Context, TaskiqDepends
+
+from postboard import flows, names
 from postboard.db import session_scope
+from postboard.errors import PermanentFailure
 from postboard.live.bus import RedisBus
 from postboard.mail.transport import SmtpTransport
 from postboard.settings import get_settings
-from tasks.brokers import emails_broker, notifications_broker
+from tasks.brokers import emails_broker, labels, notifications_broker, retry_source
 
 log = logging.getLogger(__name__)
 
+MANUAL_RETRY = "manual_retry"
 
-@emails_broker.task(task_name="send_post_emails")
+
+class DeliveriesFailed(PermanentFailure):
+    """Some recipients of a chunk failed for good; the job shows as failed so an admin can retry it."""
+
+
+@emails_broker.task(task_name="send_post_emails", **labels(names.EMAILS_QUEUE))
 async def send_post_emails(post_id: int) -> int:
     """Cut a post's audience into keyset chunks and queue one job per chunk."""
     settings = get_settings()
@@ -24,9 +34,11 @@ async def send_post_emails(post_id: int) -> int:
     return len(chunks)
 
 
-@emails_broker.task(task_name="send_post_email_chunk")
-async def send_post_email_chunk(post_id: int, after_id: int, last_id: int) -> dict[str, int]:
-    """Email one chunk of a post's audience over one SMTP connection."""
+@emails_broker.task(task_name="send_post_email_chunk", **labels(names.EMAILS_QUEUE))
+async def send_post_email_chunk(
+    post_id: int, after_id: int, last_id: int, context: Annotated[Context, TaskiqDepends()]
+) -> dict[str, int]:
+    """Email one chunk of a post's audience over one SMTP connection; schedule the retries it owes."""
     settings = get_settings()
     with session_scope() as session:
         result = await flows.send_email_chunk(
@@ -35,11 +47,24 @@ async def send_post_email_chunk(post_id: int, after_id: int, last_id: int) -> di
             chunk=flows.EmailChunk(after_id=after_id, last_id=last_id),
             transport=SmtpTransport(settings),
             settings=settings,
+            retry_failed=bool(context.message.labels.get(MANUAL_RETRY)),
         )
-    return {"sent": result.sent, "failed": result.failed, "skipped": result.skipped}
+    if result.retry_at is not None:
+        await send_post_email_chunk.schedule_by_time(retry_source, result.retry_at, post_id, after_id, last_id)
+        log.info(
+            "post %s chunk %s-%s: %s recipients retry at %s",
+            post_id,
+            after_id,
+            last_id,
+            result.retrying,
+            result.retry_at,
+        )
+    if result.failed:
+        raise DeliveriesFailed(f"{result.failed} recipient(s) failed for good; last error: {result.last_error}")
+    return {"sent": result.sent, "retrying": result.retrying, "skipped": result.skipped}
 
 
-@notifications_broker.task(task_name="send_post_notification")
+@notifications_broker.task(task_name="send_post_notification", **labels(names.NOTIFICATIONS_QUEUE))
 async def send_post_notification(post_id: int) -> int:
     """Create every user's in-app notification and announce the post live."""
     settings = get_settings()

@@ -4,15 +4,16 @@ import logging
 
 from taskiq import TaskiqEvents, TaskiqState
 
+from postboard import names
 from postboard.db import session_scope
 from postboard.outbox.service import relay_pending
-from tasks.brokers import notifications_broker
+from tasks.brokers import labels, notifications_broker
 from tasks.dispatch import TaskiqDispatcher
 
 log = logging.getLogger(__name__)
 
 
-@notifications_broker.task(task_name="relay_outbox", schedule=[{"interval": 30}])
+@notifications_broker.task(task_name="relay_outbox", schedule=[{"interval": 30}], **labels(names.NOTIFICATIONS_QUEUE))
 async def relay_outbox() -> int:
     """Dispatch every outbox event not yet handed to the queue."""
     with session_scope() as session:

@@ -12,7 +12,14 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from postboard.dev.services import free_port, redis_command, sink_command, wait_for_port, worker_command
+from postboard.dev.services import (
+    free_port,
+    redis_command,
+    scheduler_command,
+    sink_command,
+    wait_for_port,
+    worker_command,
+)
 from postboard.settings import ROOT, get_settings
 
 BIN = Path(sys.executable).parent
@@ -121,16 +128,10 @@ def start_stack(
         stack.where.append((f"worker {queue}", f"taskiq worker, queue {queue!r}"))
     stack.start(
         "scheduler",
-        [
-            str(BIN / "taskiq"),
-            "scheduler",
-            "tasks.scheduler:scheduler",
-            "tasks.relay",
-            "tasks.posts",
-        ],
+        scheduler_command(update_interval=settings.scheduler_interval),
         log=logs and log("scheduler"),
     )
-    stack.where.append(("scheduler", "taskiq scheduler (outbox relay every 30 s)"))
+    stack.where.append(("scheduler", "taskiq scheduler (retries, outbox relay, queue watch)"))
     stack.start(
         "web",
         [str(BIN / "reflex"), "run", "--env", "dev", "--loglevel", "warning"],

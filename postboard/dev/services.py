@@ -82,6 +82,19 @@ def worker_command(queue: str, *, concurrency: int, processes: int = 1) -> list[
     ]
 
 
+def scheduler_command(*, update_interval: int) -> list[str]:
+    """Return the command line of the one `taskiq scheduler` (periodic jobs and delayed retries)."""
+    return [
+        str(Path(sys.executable).parent / "taskiq"),
+        "scheduler",
+        "tasks.scheduler:scheduler",
+        "tasks.relay",
+        "tasks.posts",
+        "--update-interval",
+        str(update_interval),
+    ]
+
+
 def wait_for_port(port: int, *, timeout: float = 30.0) -> bool:
     """Wait until something listens on 127.0.0.1:`port`."""
     deadline = time.monotonic() + timeout

@@ -91,6 +91,16 @@ async def render_post_email(post: PostView, *, settings: Settings) -> RenderedEm
     return RenderedEmail(subject=subject, sender=settings.mail_from, raw=message.as_bytes())
 
 
+async def render_text_email(*, subject: str, text: str, settings: Settings) -> RenderedEmail:
+    """Build a plain-text message once (system alerts to admins)."""
+    schema = MessageSchema(subject=subject, recipients=[_RCPT], body=text, subtype=MessageType.plain)
+    message = await FastMail(_connection(settings)).get_message(schema)
+    del message["To"], message["Message-ID"]
+    message["To"] = _RCPT
+    message["Message-ID"] = _MSGID.decode()
+    return RenderedEmail(subject=subject, sender=settings.mail_from, raw=message.as_bytes())
+
+
 def message_id(*, post_id: int, user_id: int, domain: str = "postboard") -> str:
     """Return a stable Message-ID, so a re-sent copy is recognisable as the same mail."""
     return f"<post-{post_id}.user-{user_id}@{domain}>"

@@ -36,6 +36,19 @@ def create_for_post(session: Session, *, post: PostView, url: str) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+def notify_users(session: Session, *, user_ids: Sequence[int], title: str, body: str, url: str) -> int:
+    """Put one notification that is not about a post (a system alert) in each user's inbox."""
+    now = utcnow()
+    rows = [
+        {"user_id": uid, "post_id": None, "title": title[:200], "body": body[:500], "url": url, "created_at": now}
+        for uid in user_ids
+    ]
+    if rows:
+        session.execute(insert(Notification), rows)
+    session.commit()
+    return len(rows)
+
+
 def list_for_user(
     session: Session, *, user_id: int, limit: int = 50, before_id: int | None = None
 ) -> Sequence[Notification]:

@@ -1,66 +1,119 @@
-"""Integration: a migrated database, the real SMTP sink and real worker processes for both queues."""
+"""Integration: a migrated database, the real SMTP sink, real worker processes and the real scheduler."""
 
 import os
 import subprocess
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 from redis import Redis
 from sqlmodel import Session
 
 from postboard import names
 from postboard.db import make_engine
-from postboard.dev.services import free_port
+from postboard.dev.services import free_port, scheduler_command
 from postboard.mailbox.sink import MaildirHandler, start_sink
+from postboard.settings import ROOT
 from tests.support import migrate, start_worker, stop, wait_until
 
 
 @dataclass
 class Pipeline:
-    """Everything a publish travels through, real."""
+    """Everything a publish travels through, real; tests may kill and restart its parts."""
 
     env: dict[str, str]
     sink: MaildirHandler
     mailbox: Path
     logs: Path
     engine_url: str
+    sink_port: int
+    controller: Controller | None = None
+    workers: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    scheduler: subprocess.Popen[bytes] | None = None
 
     def session(self) -> Session:
         """Open a session on the pipeline's database."""
         return Session(make_engine(self.engine_url), expire_on_commit=False)
 
+    def worker_log(self, queue: str) -> Path:
+        """The log file of a queue's workers (every restart appends)."""
+        return self.logs / f"{queue}.log"
 
-def _listening(logs: list[Path]) -> bool:
-    return all(log.exists() and "Listening started" in log.read_text() for log in logs)
+    def start_worker(self, queue: str) -> subprocess.Popen[bytes]:
+        """Start a worker for `queue` and wait until it listens."""
+        log = self.worker_log(queue)
+        before = log.read_text().count("Listening started") if log.exists() else 0
+        proc = start_worker(queue, self.env, log)
+        self.workers[queue] = proc
+        assert wait_until(lambda: log.read_text().count("Listening started") > before, timeout=60), (
+            "worker did not start"
+        )
+        return proc
+
+    def stop_sink(self) -> None:
+        """Take the SMTP server down (connections are refused)."""
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    def start_sink(self) -> None:
+        """Bring the SMTP server back on the same port and Maildir."""
+        if self.controller is None:
+            self.controller, self.sink = start_sink(self.mailbox, port=self.sink_port)
 
 
-@pytest.fixture(scope="module")
-def pipeline(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[Pipeline]:
-    """Start the sink and one worker per queue against a fresh database and a flushed Redis."""
-    root = tmp_path_factory.mktemp("pipeline")
+@contextmanager
+def running_pipeline(
+    root: Path, redis_url: str, *, env: Mapping[str, str] | None = None, scheduler: bool = False
+) -> Iterator[Pipeline]:
+    """Start the sink, one worker per queue (and the scheduler) on a fresh database and a flushed Redis."""
     Redis.from_url(redis_url).flushdb()
     url = f"sqlite:///{root / 'pipeline.db'}"
     port = free_port()
-    env = {
+    full_env = {
         **os.environ,
         "DATABASE_URL": url,
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(port),
         "MAILBOX_DIR": str(root / "mailbox"),
         "REDIS_URL": redis_url,
+        **(env or {}),
     }
-    migrate(env)
+    migrate(full_env)
     controller, handler = start_sink(root / "mailbox", port=port)
-    logs = [root / f"{q}.log" for q in names.QUEUES]
-    workers: list[subprocess.Popen[bytes]] = [
-        start_worker(q, env, log) for q, log in zip(names.QUEUES, logs, strict=True)
-    ]
+    line = Pipeline(
+        env=full_env,
+        sink=handler,
+        mailbox=root / "mailbox",
+        logs=root,
+        engine_url=url,
+        sink_port=port,
+        controller=controller,
+    )
     try:
-        assert wait_until(lambda: _listening(logs), timeout=60), "workers did not start"
-        yield Pipeline(env=env, sink=handler, mailbox=root / "mailbox", logs=root, engine_url=url)
+        for queue in names.QUEUES:
+            line.start_worker(queue)
+        if scheduler:
+            line.scheduler = subprocess.Popen(
+                scheduler_command(update_interval=1),
+                cwd=ROOT,
+                env=full_env,
+                stdout=(root / "scheduler.log").open("ab"),
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        yield line
     finally:
-        for worker in workers:
-            stop(worker)
-        controller.stop()
+        for proc in [*line.workers.values(), *([line.scheduler] if line.scheduler else [])]:
+            stop(proc)
+        line.stop_sink()
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[Pipeline]:
+    """The pipeline with default settings, shared by a module's tests."""
+    with running_pipeline(tmp_path_factory.mktemp("pipeline"), redis_url) as line:
+        yield line

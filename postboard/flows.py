@@ -6,12 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from postboard import names
 from postboard.deliveries.models import Channel, DeliveryStatus
 from postboard.deliveries.retry import RetryPolicy
 from postboard.deliveries.service import (
+    count_by_status,
     ensure_deliveries,
     next_retry_at,
     owed_deliveries,
@@ -24,6 +25,7 @@ from postboard.live.messages import LivePost
 from postboard.mail.errors import classify
 from postboard.mail.render import message_id, render_post_email
 from postboard.mail.transport import MailTransport
+from postboard.notifications.models import Notification
 from postboard.notifications.service import create_for_post
 from postboard.posts.models import post_path
 from postboard.posts.service import get_post
@@ -162,3 +164,41 @@ async def notify_post(session: Session, *, post_id: int, bus: Bus) -> LivePost:
     log.info("post %s: %s notifications created", post_id, created)
     await bus.publish(names.POSTS_CHANNEL, message.model_dump_json())
     return message
+
+
+@dataclass(frozen=True)
+class PostProgress:
+    """How far a post's fan-out has got: emails by status out of the audience, and inboxes reached."""
+
+    audience: int
+    emailed: int
+    failed: int
+    retrying: int
+    in_app: int
+
+    @property
+    def pending(self) -> int:
+        """Recipients not emailed, not failed and not waiting for a retry."""
+        return max(0, self.audience - self.emailed - self.failed - self.retrying)
+
+    @property
+    def done(self) -> bool:
+        """Whether nothing more will happen on its own."""
+        return self.pending == 0 and self.retrying == 0
+
+
+def post_progress(session: Session, *, post_id: int) -> PostProgress:
+    """Read a post's fan-out progress (two grouped counts, whatever the audience size)."""
+    post = get_post(session, post_id=post_id)
+    audience = session.exec(select(func.count()).select_from(User).where(col(User.id) != post.author_id)).one()
+    counts = count_by_status(session, post_id=post_id, channel=Channel.EMAIL)
+    in_app = session.exec(
+        select(func.count()).select_from(Notification).where(col(Notification.post_id) == post_id)
+    ).one()
+    return PostProgress(
+        audience=audience,
+        emailed=counts.get(DeliveryStatus.SENT, 0),
+        failed=counts.get(DeliveryStatus.FAILED, 0),
+        retrying=counts.get(DeliveryStatus.RETRYING, 0),
+        in_app=in_app,
+    )

@@ -5,11 +5,13 @@ import reflex as rx
 from postboard.web import routes
 from postboard.web.api import create_api
 from postboard.web.live_hub import hub
+from postboard.web.monitor_hub import monitor
 from postboard.web.pages.auth import AuthFormState, login_page, register_page
 from postboard.web.pages.dashboard import FeedState, dashboard_page
 from postboard.web.pages.mailbox import MailboxState, mailbox_page
 from postboard.web.pages.notifications import InboxState, notifications_page
 from postboard.web.pages.post import PostState, post_page
+from postboard.web.pages.queues import QueuesState, queues_page
 from postboard.web.pages.users import UsersState, users_page
 from postboard.web.state import AppState
 
@@ -19,6 +21,9 @@ app = rx.App(
 )
 hub.state_key = AppState.get_full_name()
 app.register_lifespan_task(hub.run)
+monitor.queues_state = QueuesState.get_full_name()
+monitor.post_state = PostState.get_full_name()
+app.register_lifespan_task(monitor.run)
 
 app.add_page(
     dashboard_page,
@@ -61,4 +66,10 @@ app.add_page(
     route=routes.USERS,
     title="Users · Postboard",
     on_load=[AppState.require_admin, UsersState.load],
+)
+app.add_page(
+    queues_page,
+    route=routes.QUEUES,
+    title="Queues · Postboard",
+    on_load=[AppState.require_admin, QueuesState.load],
 )

@@ -131,7 +131,7 @@ def start_stack(
         scheduler_command(update_interval=settings.scheduler_interval),
         log=logs and log("scheduler"),
     )
-    stack.where.append(("scheduler", "taskiq scheduler (retries, outbox relay, queue watch)"))
+    stack.where.append(("scheduler", "taskiq scheduler (delayed retries, outbox relay every 30 s)"))
     stack.start(
         "web",
         [str(BIN / "reflex"), "run", "--env", "dev", "--loglevel", "warning"],

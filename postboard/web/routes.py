@@ -6,6 +6,7 @@ REGISTER = "/register"
 NOTIFICATIONS = "/notifications"
 MAILBOX = "/mailbox"
 USERS = "/users"
+QUEUES = "/queues"
 POST = "/posts/[post_id]"
 
 

@@ -61,6 +61,7 @@ def header() -> rx.Component:
                     _nav_link("Feed", routes.HOME),
                     rx.cond(AppState.is_admin, _nav_link("Mailbox", routes.MAILBOX)),
                     rx.cond(AppState.is_admin, _nav_link("Users", routes.USERS)),
+                    rx.cond(AppState.is_admin, _nav_link("Queues", routes.QUEUES)),
                     spacing="5",
                     padding_left="1.5em",
                     display=["none", "none", "flex"],

@@ -6,6 +6,7 @@ from postboard.db import session_scope
 from postboard.errors import NotFound
 from postboard.posts.service import get_post
 from postboard.web.components.layout import page
+from postboard.web.monitor_hub import POST_ROOM, monitor, read_progress
 from postboard.web.state import AppState
 
 
@@ -17,14 +18,19 @@ class PostState(AppState):
     content: str = ""
     author: str = ""
     created_at: str = ""
+    # The author's fan-out progress; the monitor hub pushes it while the page is open.
+    is_author: bool = False
+    progress: dict[str, int] = {}
+    watching: str = ""
 
     @rx.event
-    def load(self) -> None:
-        """Load the post named in the URL."""
+    async def load(self) -> None:
+        """Load the post named in the URL; its author also gets the live fan-out progress."""
+        await self.leave()
         if not self.signed_in:
             return
         raw = str(self.router.page.params.get("post_id", ""))
-        self.found = False
+        self.found = self.is_author = False
         if not raw.isdigit():
             return
         try:
@@ -39,6 +45,83 @@ class PostState(AppState):
             post.author_name,
         )
         self.created_at = post.created_at.isoformat()
+        self.is_author = post.author_id == self.user_id
+        if self.is_author:
+            self.progress = read_progress(post.id) or {}
+            self.watching = f"{POST_ROOM}{post.id}"
+            await monitor.watch(self.router.session.session_id, self.watching)
+
+    @rx.event
+    async def leave(self) -> None:
+        """Stop the progress pushes."""
+        if self.watching:
+            await monitor.unwatch(self.router.session.session_id, self.watching)
+            self.watching = ""
+
+
+def _segment(value: rx.Var[int], color: str, label: str) -> rx.Component:
+    width = rx.cond(
+        PostState.progress["audience"] > 0, (value * 100 / PostState.progress["audience"]).to_string() + "%", "0%"
+    )
+    return rx.box(width=width, height="100%", background=color, title=label, transition="width 0.4s ease")
+
+
+def _legend(label: str, value: rx.Var[int], color: str) -> rx.Component:
+    return rx.hstack(
+        rx.box(width="10px", height="10px", border_radius="2px", background=color),
+        rx.text(label, " ", rx.text.strong(value), size="2"),
+        align="center",
+        spacing="1",
+    )
+
+
+def progress_bar() -> rx.Component:
+    """Emailed / failed / retrying / pending out of the audience, and inboxes reached (author only)."""
+    p = PostState.progress
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.text("Delivery", weight="medium", size="2"),
+                rx.text(
+                    p["emailed"].to_string() + " of " + p["audience"].to_string() + " emailed",
+                    size="2",
+                    color_scheme="gray",
+                ),
+                rx.cond(p["done"] == 1, rx.badge("complete", color_scheme="grass"), rx.badge("in progress")),
+                justify="between",
+                width="100%",
+            ),
+            rx.flex(
+                _segment(p["emailed"], "var(--grass-9)", "emailed"),
+                _segment(p["failed"], "var(--red-9)", "failed"),
+                _segment(p["retrying"], "var(--amber-9)", "retrying"),
+                width="100%",
+                height="10px",
+                border_radius="5px",
+                overflow="hidden",
+                background="var(--gray-4)",
+                role="progressbar",
+                aria_label="Email delivery progress",
+                aria_valuemin=0,
+                aria_valuemax=p["audience"],
+                aria_valuenow=p["emailed"],
+            ),
+            rx.flex(
+                _legend("Emailed", p["emailed"], "var(--grass-9)"),
+                _legend("Failed", p["failed"], "var(--red-9)"),
+                _legend("Retrying", p["retrying"], "var(--amber-9)"),
+                _legend("Pending", p["pending"], "var(--gray-6)"),
+                _legend("In-app notified", p["in_app"], "var(--accent-9)"),
+                wrap="wrap",
+                spacing="4",
+            ),
+            spacing="2",
+            width="100%",
+        ),
+        max_width="48rem",
+        width="100%",
+        data_testid="fanout-progress",
+    )
 
 
 def post_page() -> rx.Component:
@@ -74,6 +157,7 @@ def post_page() -> rx.Component:
                 color_scheme="orange",
             ),
         ),
-        rx.link("← Back to the feed", href="/", size="2", margin_top="1em", display="block"),
+        rx.cond(PostState.is_author & PostState.found, rx.box(progress_bar(), margin_top="1em")),
+        rx.link("← Back to the feed", href="/", size="2", margin_top="1em", display="block", on_click=PostState.leave),
         title="Post",
     )

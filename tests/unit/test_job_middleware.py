@@ -1,0 +1,39 @@
+"""The retry middleware's schedule and give-up rules (the scheduler path is covered by the fault tests)."""
+
+import os
+
+from taskiq import TaskiqMessage, TaskiqResult
+from taskiq_redis import ListRedisScheduleSource
+
+from postboard.errors import NotFound, PermanentFailure
+from tasks.middleware import OUTCOME, RetryMiddleware
+
+
+def _middleware() -> RetryMiddleware:
+    return RetryMiddleware([60, 300, 900], ListRedisScheduleSource(os.environ["REDIS_URL"], prefix="unit-test"))
+
+
+def _message(**labels: object) -> TaskiqMessage:
+    return TaskiqMessage(task_id="job-1", task_name="send_post_notification", labels=dict(labels), args=[1], kwargs={})
+
+
+def _result(exc: BaseException) -> TaskiqResult[None]:
+    return TaskiqResult(is_err=True, return_value=None, execution_time=0.1, error=exc)
+
+
+def test_delays_follow_the_list_not_an_exponent() -> None:
+    middleware = _middleware()
+    assert [middleware.make_delay(_message(), n) for n in (1, 2, 3)] == [60, 300, 900]
+    assert middleware.default_retry_count == 4
+
+
+async def test_permanent_failure_is_not_retried() -> None:
+    message = _message()
+    await _middleware().on_error(message, _result(PermanentFailure("bad address")), PermanentFailure("bad address"))
+    assert message.labels[OUTCOME] == "failed"
+
+
+async def test_the_last_attempt_gives_up() -> None:
+    message = _message(_retries="3")
+    await _middleware().on_error(message, _result(NotFound("gone")), NotFound("gone"))
+    assert message.labels[OUTCOME] == "failed"

@@ -13,6 +13,7 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 from postboard.dev.services import (
+    STOP_GRACE_SECONDS,
     free_port,
     redis_command,
     scheduler_command,
@@ -45,7 +46,7 @@ class Stack:
             start_new_session=True,
         )
 
-    def stop(self, timeout: float = 8.0) -> None:
+    def stop(self, timeout: float = STOP_GRACE_SECONDS + 5) -> None:
         """SIGTERM every process group, then SIGKILL what is left after `timeout`."""
         for proc in self.procs.values():
             _signal_group(proc, signal.SIGTERM)

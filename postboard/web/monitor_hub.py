@@ -82,10 +82,13 @@ class MonitorHub:
             await self.live.sio.enter_room(sid, room, namespace=self.live.namespace)
             self._last.pop(room, None)
 
-    async def unwatch(self, sid: str, room: str) -> None:
-        """Stop a tab receiving a room's updates."""
-        if self.live.sio is not None and sid:
-            await self.live.sio.leave_room(sid, room, namespace=self.live.namespace)
+    async def unwatch_all(self, sid: str) -> None:
+        """Stop a tab receiving monitor and progress updates (every page load starts clean)."""
+        if self.live.sio is None or not sid:
+            return
+        for room in self.live.sio.rooms(sid, namespace=self.live.namespace):
+            if room == QUEUES_ROOM or str(room).startswith(POST_ROOM):
+                await self.live.sio.leave_room(sid, room, namespace=self.live.namespace)
 
     def watched_rooms(self) -> list[str]:
         """Rooms of this process that have at least one tab in them."""

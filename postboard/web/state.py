@@ -11,6 +11,7 @@ from postboard.users.models import Role, User
 from postboard.users.service import end_session, user_for_token
 from postboard.web import routes
 from postboard.web.live_hub import hub
+from postboard.web.monitor_hub import monitor
 
 SESSION_COOKIE = "pb_session"
 LivePostRow = dict[str, Any]
@@ -62,6 +63,8 @@ class AppState(rx.State):
         with session_scope() as session:
             user = user_for_token(session, token=self.session_token)
         self._set_user(user)
+        # A page load leaves the monitor and progress rooms; the page's own load rejoins one.
+        await monitor.unwatch_all(self.router.session.session_id)
         if user is None:
             return False
         self._sync_unread()

@@ -58,6 +58,9 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
         REDIS_URL=os.environ["REDIS_URL"].rsplit("/", 1)[0] + "/1",
         MAILBOX_DIR=str(root / "mailbox"),
         APP_URL=f"http://localhost:{frontend}",
+        # Short retry waits, so a poison job reaches the failed list within seconds.
+        RETRY_DELAYS="1,1",
+        SCHEDULER_INTERVAL="1",
     )
     stack = start_stack(frontend_port=frontend, backend_port=backend, logs=root, env=env)
     try:

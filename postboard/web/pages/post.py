@@ -21,12 +21,10 @@ class PostState(AppState):
     # The author's fan-out progress; the monitor hub pushes it while the page is open.
     is_author: bool = False
     progress: dict[str, int] = {}
-    watching: str = ""
 
     @rx.event
     async def load(self) -> None:
         """Load the post named in the URL; its author also gets the live fan-out progress."""
-        await self.leave()
         if not self.signed_in:
             return
         raw = str(self.router.page.params.get("post_id", ""))
@@ -48,15 +46,7 @@ class PostState(AppState):
         self.is_author = post.author_id == self.user_id
         if self.is_author:
             self.progress = read_progress(post.id) or {}
-            self.watching = f"{POST_ROOM}{post.id}"
-            await monitor.watch(self.router.session.session_id, self.watching)
-
-    @rx.event
-    async def leave(self) -> None:
-        """Stop the progress pushes."""
-        if self.watching:
-            await monitor.unwatch(self.router.session.session_id, self.watching)
-            self.watching = ""
+            await monitor.watch(self.router.session.session_id, f"{POST_ROOM}{post.id}")
 
 
 def _segment(value: rx.Var[int], color: str, label: str) -> rx.Component:
@@ -158,6 +148,6 @@ def post_page() -> rx.Component:
             ),
         ),
         rx.cond(PostState.is_author & PostState.found, rx.box(progress_bar(), margin_top="1em")),
-        rx.link("← Back to the feed", href="/", size="2", margin_top="1em", display="block", on_click=PostState.leave),
+        rx.link("← Back to the feed", href="/", size="2", margin_top="1em", display="block"),
         title="Post",
     )

@@ -40,11 +40,6 @@ class QueuesState(AppState):
         await monitor.watch(self.router.session.session_id, QUEUES_ROOM)
 
     @rx.event
-    async def leave(self) -> None:
-        """Stop the pushes when the page is left."""
-        await monitor.unwatch(self.router.session.session_id, QUEUES_ROOM)
-
-    @rx.event
     def set_queue_filter(self, value: str) -> None:
         """Show one queue, or all."""
         self.queue_filter = value if value in ("all", *names.QUEUES) else "all"
@@ -292,7 +287,6 @@ def queues_page() -> rx.Component:
             _detail_dialog(),
             spacing="4",
             width="100%",
-            on_unmount=QueuesState.leave,
         ),
         title="Queues",
     )

@@ -1,0 +1,80 @@
+"""The queue monitor and the author's progress bar, live in Chromium: figures, jobs, retry and discard."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from postboard.settings import ROOT
+from tests.e2e.conftest import App
+from tests.e2e.test_live_publish import PASSWORD, sign_in
+
+pytestmark = pytest.mark.e2e
+ADMIN = "queue-admin@example.com"
+POISON = (
+    "import asyncio\nfrom tasks.posts import send_post_notification\nasyncio.run(send_post_notification.kiq(10**9))"
+)
+
+
+@pytest.fixture(scope="module")
+def admin(app: App) -> str:
+    """An admin, and 300 members to email."""
+    app.cli("users", "create", "--email", ADMIN, "--name", "Quinn Queue", "--password", PASSWORD, "--role", "admin")
+    app.cli("users", "seed", "300")
+    return ADMIN
+
+
+def test_monitor_shows_jobs_and_progress_live(app: App, browser: Browser, admin: str, tmp_path: Path) -> None:
+    # Two contexts (two windows): a background tab of one window would not repaint.
+    monitor_ctx, author_ctx = (browser.new_context(viewport={"width": 1360, "height": 1000}) for _ in range(2))
+    monitor, author = monitor_ctx.new_page(), author_ctx.new_page()
+    sign_in(monitor, app, admin)
+    sign_in(author, app, admin)
+    monitor.goto(f"{app.url}/queues")
+    emails = monitor.get_by_test_id("queue-emails")
+    expect(emails).to_contain_text("1 worker(s)", timeout=15_000)
+    expect(monitor.get_by_test_id("queue-notifications")).to_contain_text("Waiting")
+
+    author.get_by_label("Title").fill("Monitor me")
+    author.get_by_label("Content").fill("Three hundred emails.")
+    author.get_by_role("button", name="Publish").click()
+    expect(author.get_by_text("Published.")).to_be_visible(timeout=10_000)
+
+    # Pushed into the open monitor, no reload.
+    recent = monitor.get_by_role("row").filter(has_text="send_post_email_chunk")
+    expect(recent.first).to_contain_text("succeeded", timeout=30_000)
+
+    author.get_by_role("link", name="Monitor me").first.click()
+    progress = author.get_by_test_id("fanout-progress")
+    expect(progress).to_contain_text("complete", timeout=60_000)
+    emailed = re.search(r"(\d+) of (\d+) emailed", progress.inner_text())
+    assert emailed is not None
+    assert emailed.group(1) == emailed.group(2)
+    assert int(emailed.group(2)) >= 300
+    monitor.screenshot(path=str(tmp_path / "queues.png"), full_page=True)
+    author.screenshot(path=str(tmp_path / "post.png"), full_page=True)
+    print(f"\nscreenshots: {tmp_path}")
+    monitor_ctx.close()
+    author_ctx.close()
+
+
+def test_poison_job_lands_in_failed_and_can_be_retried_or_discarded(app: App, browser: Browser, admin: str) -> None:
+    page = browser.new_page(viewport={"width": 1360, "height": 1000})
+    sign_in(page, app, admin)
+    page.goto(f"{app.url}/queues")
+    expect(page.get_by_text("No failed jobs.")).to_be_visible(timeout=15_000)
+    subprocess.run([sys.executable, "-c", POISON], cwd=ROOT, env=app.env, check=True, timeout=60)
+
+    failed = page.get_by_role("row").filter(has_text="send_post_notification").filter(has_text="failed")
+    expect(failed.first).to_contain_text("3 of 3", timeout=30_000)
+    expect(failed.first).to_contain_text("NotFound")
+    failed.first.get_by_role("button", name="Retry").click()
+    expect(page.get_by_text("Job sent again.")).to_be_visible(timeout=10_000)
+    # It fails again through all its attempts, then comes back to the list.
+    expect(failed.first).to_be_visible(timeout=30_000)
+    failed.first.get_by_role("button", name="Discard").click()
+    expect(page.get_by_text("No failed jobs.")).to_be_visible(timeout=10_000)
+    page.close()

@@ -7,8 +7,10 @@ QUEUES = (EMAILS_QUEUE, NOTIFICATIONS_QUEUE)
 KEY_PREFIX = "postboard"
 POSTS_CHANNEL = f"{KEY_PREFIX}:live:posts"
 
-# Delayed retries, read by the one `taskiq scheduler`.
-SCHEDULE_PREFIX = f"{KEY_PREFIX}:schedule"
+# Delayed retries, read by the one `taskiq scheduler`. No colon: taskiq-redis 1.2.2's
+# ListRedisScheduleSource parses `{prefix}:time:{minute}` with split(":", 2), and a colon
+# in the prefix makes it skip every schedule whose minute has passed.
+SCHEDULE_PREFIX = f"{KEY_PREFIX}-schedule"
 
 # Job monitor (written by workers, read by the dashboard and /metrics).
 JOBS_RECENT = f"{KEY_PREFIX}:jobs:recent"

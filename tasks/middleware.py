@@ -47,7 +47,14 @@ class RetryMiddleware(SmartRetryMiddleware):
         retry = not isinstance(exception, PermanentFailure) and attempt < self.default_retry_count
         message.labels[OUTCOME] = JobStatus.RETRYING.value if retry else JobStatus.FAILED.value
         if retry:
+            retries = message.labels.get("_retries")
             await super().on_error(message, result, exception)
+            # The parent's kicker shares this dict and bumps `_retries` in it; the monitor
+            # must record the attempt that just ran, not the next one.
+            if retries is None:
+                message.labels.pop("_retries", None)
+            else:
+                message.labels["_retries"] = retries
 
 
 class MonitorMiddleware(TaskiqMiddleware):

@@ -8,6 +8,7 @@ from taskiq import TaskiqEvents, TaskiqState
 from taskiq_redis import ListRedisScheduleSource, RedisStreamBroker
 
 from postboard import names
+from postboard.deliveries.retry import RetryPolicy
 from postboard.monitor.store import JobStore
 from postboard.settings import get_settings
 from tasks.middleware import WORKER_ID, MonitorMiddleware, RetryMiddleware
@@ -34,35 +35,31 @@ def _broker(queue: str) -> RedisStreamBroker:
         # Trim acknowledged history so the stream does not grow without bound.
         maxlen=100_000,
         socket_connect_timeout=3,
-    ).with_middlewares(MonitorMiddleware(), RetryMiddleware(settings.retry_delays, retry_source))
+    ).with_middlewares(MonitorMiddleware(), RetryMiddleware(RetryPolicy.of(settings.retry_delays), retry_source))
 
     @broker.on_event(TaskiqEvents.WORKER_STARTUP)
     async def _opened(state: TaskiqState) -> None:
         state.queue = queue
-        state.heartbeat = asyncio.create_task(_heartbeat(queue))
+        state.store = JobStore.from_url(settings.redis_url)
+        state.heartbeat = asyncio.create_task(_heartbeat(state.store, queue))
 
     @broker.on_event(TaskiqEvents.WORKER_SHUTDOWN)
     async def _closed(state: TaskiqState) -> None:
         state.heartbeat.cancel()
-        store = JobStore.from_url(get_settings().redis_url)
         with contextlib.suppress(Exception):
-            await store.worker_gone(queue, WORKER_ID)
-        await store.close()
+            await state.store.worker_gone(queue, WORKER_ID)
+        await state.store.close()
 
     return broker
 
 
-async def _heartbeat(queue: str) -> None:
-    store = JobStore.from_url(get_settings().redis_url)
-    try:
-        while True:
-            try:
-                await store.heartbeat(queue, WORKER_ID)
-            except Exception as exc:  # noqa: BLE001 - Redis down: keep beating once it is back
-                log.debug("heartbeat failed: %s", exc)
-            await asyncio.sleep(HEARTBEAT_SECONDS)
-    finally:
-        await store.close()
+async def _heartbeat(store: JobStore, queue: str) -> None:
+    while True:
+        try:
+            await store.heartbeat(queue, WORKER_ID)
+        except Exception as exc:  # noqa: BLE001 - Redis down: keep beating once it is back
+            log.debug("heartbeat failed: %s", exc)
+        await asyncio.sleep(HEARTBEAT_SECONDS)
 
 
 def labels(queue: str) -> dict[str, str]:

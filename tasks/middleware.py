@@ -10,6 +10,7 @@ from typing import Any
 from taskiq import ScheduleSource, TaskiqMessage, TaskiqMiddleware, TaskiqResult
 from taskiq.middlewares import SmartRetryMiddleware
 
+from postboard.deliveries.retry import RetryPolicy
 from postboard.errors import PermanentFailure
 from postboard.monitor.records import JobRecord, JobStatus
 from postboard.monitor.store import JobStore
@@ -28,18 +29,18 @@ class RetryMiddleware(SmartRetryMiddleware):
     `PermanentFailure` is never retried.
     """
 
-    def __init__(self, delays: list[float], schedule_source: ScheduleSource) -> None:
+    def __init__(self, policy: RetryPolicy, schedule_source: ScheduleSource) -> None:
         super().__init__(
-            default_retry_count=len(delays) + 1,  # counts the first attempt
+            default_retry_count=policy.max_attempts,  # counts the first attempt
             default_retry_label=True,
             no_result_on_retry=False,
             schedule_source=schedule_source,
         )
-        self.delays = list(delays)
+        self.policy = policy
 
     def make_delay(self, message: TaskiqMessage, retries: int) -> float:
         """Return the wait before retry number `retries` (1-based)."""
-        return self.delays[min(retries, len(self.delays)) - 1]
+        return self.policy.delays[min(retries, len(self.policy.delays)) - 1]
 
     async def on_error(self, message: TaskiqMessage, result: TaskiqResult[Any], exception: BaseException) -> None:
         """Schedule the next attempt, or mark the run as the last one."""
@@ -113,7 +114,7 @@ class MonitorMiddleware(TaskiqMiddleware):
             args=list(message.args),
             kwargs=dict(message.kwargs),
             attempt=int(labels.get("_retries", 0)) + 1,
-            max_attempts=int(labels.get("max_retries", 0)) or len(get_settings().retry_delays) + 1,
+            max_attempts=int(labels.get("max_retries", 0)) or RetryPolicy.of(get_settings().retry_delays).max_attempts,
             status=status,
             error=error,
             traceback=tb,

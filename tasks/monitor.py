@@ -4,7 +4,7 @@ import logging
 
 from taskiq.kicker import AsyncKicker
 
-from postboard.monitor.store import JobStore
+from postboard.monitor.store import FailedJob, JobStore
 from tasks.brokers import BROKERS
 from tasks.posts import MANUAL_RETRY
 
@@ -16,15 +16,19 @@ async def retry_failed_job(store: JobStore, task_id: str) -> bool:
     job = await store.get_failed(task_id)
     if job is None:
         return False
+    await _resend(store, job)
+    return True
+
+
+async def _resend(store: JobStore, job: FailedJob) -> None:
     task = next((t for b in BROKERS if (t := b.find_task(job.record.task)) is not None), None)
     if task is None:
         raise LookupError(f"no task named {job.record.task!r} is registered")
     # The task's own labels route it to its queue; MANUAL_RETRY lets it retry what failed for good.
     kicker: AsyncKicker = task.kicker().with_labels(**{MANUAL_RETRY: "1"})
     await kicker.kiq(*job.args, **job.kwargs)
-    await store.discard(task_id)
-    log.info("retried failed job %s (%s)", task_id, job.record.task)
-    return True
+    await store.discard(job.record.task_id)
+    log.info("retried failed job %s (%s)", job.record.task_id, job.record.task)
 
 
 async def retry_all_failed(store: JobStore, *, queue: str | None = None) -> int:
@@ -33,6 +37,6 @@ async def retry_all_failed(store: JobStore, *, queue: str | None = None) -> int:
     for job in await store.failed(limit=1000):
         if queue and job.record.queue != queue:
             continue
-        if await retry_failed_job(store, job.record.task_id):
-            sent += 1
+        await _resend(store, job)
+        sent += 1
     return sent

@@ -83,22 +83,22 @@ async def render_post_email(post: PostView, *, settings: Settings) -> RenderedEm
         subtype=MessageType.html,
         multipart_subtype=MultipartSubtypeEnum.alternative,
     )
-    message = await FastMail(_connection(settings)).get_message(schema)
-    # Bare slots, so that one byte replace per recipient addresses the copy.
-    del message["To"], message["Message-ID"]
-    message["To"] = _RCPT
-    message["Message-ID"] = _MSGID.decode()
-    return RenderedEmail(subject=subject, sender=settings.mail_from, raw=message.as_bytes())
+    return await _build(schema, settings=settings)
 
 
 async def render_text_email(*, subject: str, text: str, settings: Settings) -> RenderedEmail:
     """Build a plain-text message once (system alerts to admins)."""
     schema = MessageSchema(subject=subject, recipients=[_RCPT], body=text, subtype=MessageType.plain)
+    return await _build(schema, settings=settings)
+
+
+async def _build(schema: MessageSchema, *, settings: Settings) -> RenderedEmail:
     message = await FastMail(_connection(settings)).get_message(schema)
+    # Bare slots, so that one byte replace per recipient addresses the copy.
     del message["To"], message["Message-ID"]
     message["To"] = _RCPT
     message["Message-ID"] = _MSGID.decode()
-    return RenderedEmail(subject=subject, sender=settings.mail_from, raw=message.as_bytes())
+    return RenderedEmail(subject=str(schema.subject), sender=settings.mail_from, raw=message.as_bytes())
 
 
 def message_id(*, post_id: int, user_id: int, domain: str = "postboard") -> str:

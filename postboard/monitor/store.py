@@ -108,7 +108,8 @@ class JobStore:
         pipe.hincrby(names.METRICS_DURATION, _metric_field(run.task, bucket), 1)
         pipe.hincrbyfloat(names.METRICS_DURATION, _metric_field(run.task, "sum"), run.runtime)
         await pipe.execute()
-        await self._trim_failed()
+        if run.status is JobStatus.FAILED:
+            await self._trim_failed()
 
     async def _trim_failed(self) -> None:
         extra = await self.redis.zcard(names.JOBS_FAILED_ORDER) - FAILED_KEEP

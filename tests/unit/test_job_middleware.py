@@ -5,12 +5,15 @@ import os
 from taskiq import TaskiqMessage, TaskiqResult
 from taskiq_redis import ListRedisScheduleSource
 
+from postboard.deliveries.retry import RetryPolicy
 from postboard.errors import NotFound, PermanentFailure
 from tasks.middleware import OUTCOME, RetryMiddleware
 
 
 def _middleware() -> RetryMiddleware:
-    return RetryMiddleware([60, 300, 900], ListRedisScheduleSource(os.environ["REDIS_URL"], prefix="unit-test"))
+    return RetryMiddleware(
+        RetryPolicy.of([60, 300, 900]), ListRedisScheduleSource(os.environ["REDIS_URL"], prefix="unit-test")
+    )
 
 
 def _message(**labels: object) -> TaskiqMessage:

@@ -9,9 +9,10 @@ from datetime import datetime
 from sqlmodel import Session, col, func, select
 
 from postboard import names
-from postboard.deliveries.models import Channel, DeliveryStatus
+from postboard.deliveries.models import Channel, Delivery, DeliveryStatus
 from postboard.deliveries.retry import RetryPolicy
 from postboard.deliveries.service import (
+    claim,
     count_by_status,
     ensure_deliveries,
     next_retry_at,
@@ -101,16 +102,25 @@ async def send_email_chunk(
     ensure_deliveries(session, post_id=post_id, user_ids=ids, channel=Channel.EMAIL)
     if retry_failed:
         reset_failed(session, post_id=post_id, user_ids=ids, channel=Channel.EMAIL)
-    owed = owed_deliveries(session, post_id=post_id, user_ids=ids, channel=Channel.EMAIL)
+    lease = settings.send_lease_seconds
+    owed = owed_deliveries(session, post_id=post_id, user_ids=ids, channel=Channel.EMAIL, lease=lease)
     tally: Counter[DeliveryStatus] = Counter()
+    lost = 0
     last_error: str | None = None
     if owed:
         email = await render_post_email(post, settings=settings)
         policy = RetryPolicy.of(settings.retry_delays)
         done = 0
+        holding: Delivery | None = None  # claimed by this run, outcome not yet recorded
         try:
             async with transport:
                 for delivery in owed:
+                    if not claim(session, delivery=delivery, lease=lease):
+                        # Another run of this chunk took it (a reclaimed duplicate job).
+                        lost += 1
+                        done += 1
+                        continue
+                    holding = delivery
                     address = recipients[delivery.user_id]
                     raw = email.for_recipient(
                         address=address, message_id=message_id(post_id=post_id, user_id=delivery.user_id)
@@ -134,23 +144,34 @@ async def send_email_chunk(
                     else:
                         record_sent(session, delivery=delivery)
                         tally[DeliveryStatus.SENT] += 1
+                    holding = None
                     done += 1
         except Exception as exc:
             failure = classify(exc)
             if failure is None:
                 raise
-            # The connection is gone: every recipient not yet tried waits for the next attempt.
+            # The connection is gone: the claimed recipient and every one not yet tried wait
+            # for the next attempt.
             last_error = failure.error
             log.warning("post %s chunk %s: %s; %s recipients wait", post_id, chunk, failure.error, len(owed) - done)
-            tally.update(
-                record_failure(session, deliveries=owed[done:], error=failure.error, permanent=False, policy=policy)
-            )
+            rest = [d for d in owed[done:] if d is not holding]
+            for rows, unclaimed in (([holding] if holding else [], False), (rest, True)):
+                tally.update(
+                    record_failure(
+                        session,
+                        deliveries=rows,
+                        error=failure.error,
+                        permanent=False,
+                        policy=policy,
+                        unclaimed=unclaimed,
+                    )
+                )
     return ChunkResult(
         sent=tally[DeliveryStatus.SENT],
         failed=tally[DeliveryStatus.FAILED],
         retrying=tally[DeliveryStatus.RETRYING],
-        skipped=len(ids) - len(owed),
-        retry_at=next_retry_at(session, post_id=post_id, user_ids=ids, channel=Channel.EMAIL),
+        skipped=len(ids) - len(owed) + lost,
+        retry_at=next_retry_at(session, post_id=post_id, user_ids=ids, channel=Channel.EMAIL, lease=lease),
         last_error=last_error,
     )
 

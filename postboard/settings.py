@@ -3,7 +3,7 @@
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -41,6 +41,9 @@ class Settings(BaseSettings):
 
     # Seconds before each retry of a failed delivery or job; attempts = len + 1.
     retry_delays: Annotated[list[float], NoDecode] = [60.0, 300.0, 900.0]
+    # A delivery claimed `sending` this long (its run died) is free for another run;
+    # keep it above the longest single send (SMTP_TIMEOUT) and below JOB_IDLE_TIMEOUT_MS.
+    send_lease_seconds: float = Field(default=120.0, gt=0)
     # How often the one scheduler re-reads schedules: bounds how late a retry fires.
     scheduler_interval: int = Field(default=5, ge=1)
     # Long-wait alert: oldest waiting job older than this (seconds), per queue.
@@ -48,6 +51,23 @@ class Settings(BaseSettings):
     long_wait_by_queue: dict[str, float] = {}
     # How often the queue monitor and progress bars are refreshed and pushed.
     monitor_interval: float = Field(default=1.0, gt=0)
+
+    # Outbound channels: Slack, SMS and webhooks.
+    # Slack incoming-webhook URL used when a rule names none.
+    slack_webhook_url: str = ""
+    # `capture` keeps every SMS for /smsbox (dev); `http` posts it to the gateway below.
+    sms_provider: Literal["capture", "http"] = "capture"
+    sms_http_url: str = ""
+    # Bearer token; when empty, basic auth with the username and password (if set).
+    sms_http_token: str = ""
+    sms_http_username: str = ""
+    sms_http_password: str = ""
+    sms_from: str = "Postboard"
+    sms_dir: Path = ROOT / "var" / "sms"
+    # Default webhook signing secret; empty: webhooks without their own secret go unsigned.
+    webhook_secret: str = ""
+    # Seconds one outbound HTTP request (Slack, SMS gateway, webhook) may take.
+    http_timeout: float = Field(default=10.0, gt=0)
 
     @field_validator("retry_delays", mode="before")
     @classmethod

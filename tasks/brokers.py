@@ -5,13 +5,14 @@ import contextlib
 import logging
 
 from taskiq import TaskiqEvents, TaskiqState
-from taskiq_redis import ListRedisScheduleSource, RedisStreamBroker
+from taskiq_redis import ListRedisScheduleSource
 
 from postboard import names
 from postboard.deliveries.retry import RetryPolicy
 from postboard.monitor.store import JobStore
 from postboard.settings import get_settings
 from tasks.middleware import WORKER_ID, MonitorMiddleware, RetryMiddleware
+from tasks.streams import StreamBroker
 
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 5.0
@@ -20,9 +21,9 @@ HEARTBEAT_SECONDS = 5.0
 retry_source = ListRedisScheduleSource(get_settings().redis_url, prefix=names.SCHEDULE_PREFIX, socket_connect_timeout=3)
 
 
-def _broker(queue: str) -> RedisStreamBroker:
+def _broker(queue: str, concurrency: int) -> StreamBroker:
     settings = get_settings()
-    broker = RedisStreamBroker(
+    broker = StreamBroker(
         url=settings.redis_url,
         queue_name=names.stream_key(queue),
         consumer_group_name=names.group_name(queue),
@@ -32,6 +33,10 @@ def _broker(queue: str) -> RedisStreamBroker:
         idle_timeout=settings.job_idle_timeout_ms,
         # The reclaim lock must expire, or a worker killed while holding it stops reclaim for good.
         unacknowledged_lock_timeout=30,
+        # Take only what the worker can start now: a job fetched early waits unacknowledged,
+        # and past `idle_timeout` another worker would run it a second time.
+        xread_count=concurrency,
+        unacknowledged_batch_size=concurrency,
         # Trim acknowledged history so the stream does not grow without bound.
         maxlen=100_000,
         socket_connect_timeout=3,
@@ -67,6 +72,6 @@ def labels(queue: str) -> dict[str, str]:
     return {"queue_name": names.stream_key(queue), "queue": queue}
 
 
-emails_broker = _broker(names.EMAILS_QUEUE)
-notifications_broker = _broker(names.NOTIFICATIONS_QUEUE)
+emails_broker = _broker(names.EMAILS_QUEUE, get_settings().email_concurrency)
+notifications_broker = _broker(names.NOTIFICATIONS_QUEUE, get_settings().notification_concurrency)
 BROKERS = (emails_broker, notifications_broker)

@@ -21,6 +21,8 @@ class DeliveryStatus(StrEnum):
 
     PENDING = "pending"
     RETRYING = "retrying"
+    # Claimed by a run that is sending it now; `updated_at` is the claim time.
+    SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
 

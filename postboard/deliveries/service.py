@@ -1,9 +1,9 @@
 """Delivery verbs: plan rows for a chunk, find what is still owed, record outcomes."""
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, insert, or_, update
+from sqlalchemy import ColumnElement, and_, func, insert, or_, update
 from sqlmodel import Session, col, select
 
 from postboard.deliveries.models import Channel, Delivery, DeliveryStatus
@@ -43,29 +43,54 @@ def ensure_deliveries(session: Session, *, post_id: int, user_ids: Sequence[int]
     session.commit()
 
 
+def _due(now: datetime, lease: float) -> ColumnElement[bool]:
+    """Never tried, retrying and past its wait, or claimed by a run whose lease ran out."""
+    stale = now - timedelta(seconds=lease)
+    return or_(
+        col(Delivery.status) == DeliveryStatus.PENDING,
+        and_(col(Delivery.status) == DeliveryStatus.RETRYING, col(Delivery.next_attempt_at) <= now),
+        and_(col(Delivery.status) == DeliveryStatus.SENDING, col(Delivery.updated_at) <= stale),
+    )
+
+
 def owed_deliveries(
-    session: Session, *, post_id: int, user_ids: Sequence[int], channel: Channel, now: datetime | None = None
+    session: Session,
+    *,
+    post_id: int,
+    user_ids: Sequence[int],
+    channel: Channel,
+    lease: float,
+    now: datetime | None = None,
 ) -> Sequence[Delivery]:
-    """Return the recipients' deliveries due now: never tried, or retrying and past their wait."""
+    """Return the recipients' deliveries due now (see `_due`)."""
     if not user_ids:
         return []
-    due = or_(
-        col(Delivery.status) == DeliveryStatus.PENDING,
-        and_(
-            col(Delivery.status) == DeliveryStatus.RETRYING,
-            col(Delivery.next_attempt_at) <= (now or utcnow()),
-        ),
-    )
     return session.exec(
         select(Delivery)
         .where(
             Delivery.post_id == post_id,
             Delivery.channel == channel,
             col(Delivery.user_id).in_(user_ids),
-            due,
+            _due(now or utcnow(), lease),
         )
         .order_by(col(Delivery.user_id))
     ).all()
+
+
+def claim(session: Session, *, delivery: Delivery, lease: float) -> bool:
+    """Mark a due delivery `sending` for this run and commit; False if another run holds or sent it.
+
+    Two runs of one chunk (a job reclaimed from a busy worker) race here, and one wins each row.
+    """
+    now = utcnow()
+    result = session.execute(
+        update(Delivery)
+        .where(col(Delivery.id) == delivery.id, _due(now, lease))
+        .values(status=DeliveryStatus.SENDING, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return int(getattr(result, "rowcount", 0) or 0) == 1
 
 
 def record_sent(session: Session, *, delivery: Delivery) -> None:
@@ -81,25 +106,40 @@ def record_failure(
     error: str,
     permanent: bool,
     policy: RetryPolicy,
+    unclaimed: bool = False,
 ) -> list[DeliveryStatus]:
-    """Record one failed attempt for each delivery: `retrying` with its next time, or `failed`."""
+    """Record one failed attempt for each delivery: `retrying` with its next time, or `failed`.
+
+    `unclaimed`: rows this run never claimed (the connection dropped first); rows another run
+    has claimed or sent since are left alone.
+    """
     now = utcnow()
     statuses: list[DeliveryStatus] = []
+    only = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING) if unclaimed else None
     for delivery in deliveries:
         next_at = None if permanent else policy.next_attempt(attempts_done=delivery.attempts + 1, now=now)
         status = DeliveryStatus.FAILED if next_at is None else DeliveryStatus.RETRYING
-        _update(session, delivery, status=status, error=error, next_at=next_at)
-        statuses.append(status)
+        if _update(session, delivery, status=status, error=error, next_at=next_at, only_from=only):
+            statuses.append(status)
     session.commit()
     return statuses
 
 
 def _update(
-    session: Session, delivery: Delivery, *, status: DeliveryStatus, error: str | None, next_at: datetime | None
-) -> None:
-    session.execute(
+    session: Session,
+    delivery: Delivery,
+    *,
+    status: DeliveryStatus,
+    error: str | None,
+    next_at: datetime | None,
+    only_from: Sequence[DeliveryStatus] | None = None,
+) -> bool:
+    where = [col(Delivery.id) == delivery.id]
+    if only_from is not None:
+        where.append(col(Delivery.status).in_(only_from))
+    result = session.execute(
         update(Delivery)
-        .where(col(Delivery.id) == delivery.id)
+        .where(*where)
         .values(
             status=status,
             attempts=Delivery.attempts + 1,
@@ -111,20 +151,31 @@ def _update(
         # all of them made every send cost grow with the chunk size.
         .execution_options(synchronize_session=False)
     )
+    return int(getattr(result, "rowcount", 0) or 0) == 1
 
 
-def next_retry_at(session: Session, *, post_id: int, user_ids: Sequence[int], channel: Channel) -> datetime | None:
-    """Return when the earliest `retrying` delivery among these recipients is due."""
+def next_retry_at(
+    session: Session, *, post_id: int, user_ids: Sequence[int], channel: Channel, lease: float
+) -> datetime | None:
+    """Return when these recipients next need a run: the earliest retry, or a claim's lease end.
+
+    A row another run holds `sending` counts too: if that run dies, nobody else would come back for it.
+    """
     if not user_ids:
         return None
-    return session.exec(
-        select(func.min(Delivery.next_attempt_at)).where(
-            Delivery.post_id == post_id,
-            Delivery.channel == channel,
-            col(Delivery.user_id).in_(user_ids),
-            Delivery.status == DeliveryStatus.RETRYING,
-        )
+    mine = (
+        Delivery.post_id == post_id,
+        Delivery.channel == channel,
+        col(Delivery.user_id).in_(user_ids),
+    )
+    retry = session.exec(
+        select(func.min(Delivery.next_attempt_at)).where(*mine, Delivery.status == DeliveryStatus.RETRYING)
     ).one()
+    claimed = session.exec(
+        select(func.min(Delivery.updated_at)).where(*mine, Delivery.status == DeliveryStatus.SENDING)
+    ).one()
+    lease_end = None if claimed is None else claimed + timedelta(seconds=lease)
+    return min((t for t in (retry, lease_end) if t is not None), default=None)
 
 
 def reset_failed(session: Session, *, post_id: int, user_ids: Sequence[int], channel: Channel) -> int:

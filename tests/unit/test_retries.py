@@ -1,9 +1,11 @@
-"""Delivery retries: backoff schedule, permanent vs transient errors, retry only what failed."""
+"""Delivery retries: backoff schedule, permanent vs transient errors, retry only what failed, claims."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlmodel import Session, select
+from sqlalchemy import update
+from sqlmodel import Session, col, select
 
 from postboard.deliveries.models import Channel, Delivery, DeliveryStatus
 from postboard.deliveries.retry import RetryPolicy
@@ -129,3 +131,56 @@ async def test_connection_lost_mid_chunk_keeps_what_went_out(session: Session) -
     second = MemoryTransport()
     await send_email_chunk(session, post_id=post.id or 0, chunk=chunk, transport=second, settings=NOW_SETTINGS)
     assert len(second.sent) == 6
+
+
+class _YieldingTransport(MemoryTransport):
+    """Gives the event loop away on every send, so two runs of one chunk interleave."""
+
+    async def send(self, *, sender: str, recipient: str, raw: bytes) -> None:
+        """Record the message after a turn of the loop."""
+        await asyncio.sleep(0)
+        await super().send(sender=sender, recipient=recipient, raw=raw)
+
+
+async def test_two_runs_of_one_chunk_send_each_recipient_once(session: Session) -> None:
+    post = _post(session, members=200)
+    chunk = _everyone(session)
+    a, b = _YieldingTransport(), _YieldingTransport()
+    with Session(session.get_bind(), expire_on_commit=False) as other:
+        ra, rb = await asyncio.gather(
+            send_email_chunk(session, post_id=post.id or 0, chunk=chunk, transport=a, settings=NOW_SETTINGS),
+            send_email_chunk(other, post_id=post.id or 0, chunk=chunk, transport=b, settings=NOW_SETTINGS),
+        )
+    sent = [r for r, _ in a.sent + b.sent]
+    assert len(sent) == len(set(sent)) == 200
+    assert a.sent, "both runs should have taken a share"
+    assert b.sent, "both runs should have taken a share"
+    assert ra.sent + rb.sent == 200
+    assert count_by_status(session, post_id=post.id or 0, channel=Channel.EMAIL) == {DeliveryStatus.SENT: 200}
+
+
+async def test_a_claim_is_left_alone_until_its_lease_runs_out(session: Session) -> None:
+    post = _post(session, members=3)
+    chunk = _everyone(session)
+    settings = Settings(app_url="http://postboard.test", retry_delays=[0], send_lease_seconds=60)
+    await send_email_chunk(session, post_id=post.id or 0, chunk=chunk, transport=MemoryTransport(), settings=settings)
+    row = session.exec(select(Delivery).order_by(Delivery.id)).first()
+    assert row is not None
+    claimed_at = datetime.now(UTC) - timedelta(seconds=10)
+    # A run that died mid-send ten seconds ago left this row claimed.
+    session.execute(
+        update(Delivery).where(col(Delivery.id) == row.id).values(status=DeliveryStatus.SENDING, updated_at=claimed_at)
+    )
+    session.commit()
+
+    fresh = MemoryTransport()
+    result = await send_email_chunk(session, post_id=post.id or 0, chunk=chunk, transport=fresh, settings=settings)
+    assert fresh.sent == []
+    assert result.retry_at is not None
+    assert abs((result.retry_at.replace(tzinfo=UTC) - claimed_at).total_seconds() - 60) < 1
+
+    expired = settings.model_copy(update={"send_lease_seconds": 5})
+    late = MemoryTransport()
+    result = await send_email_chunk(session, post_id=post.id or 0, chunk=chunk, transport=late, settings=expired)
+    assert len(late.sent) == 1
+    assert (result.sent, result.retry_at) == (1, None)

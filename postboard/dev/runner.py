@@ -33,9 +33,12 @@ class Stack:
     env: dict[str, str]
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     where: list[tuple[str, str]] = field(default_factory=list)
+    specs: dict[str, tuple[list[str], Path | None]] = field(default_factory=dict)
+    started: dict[str, float] = field(default_factory=dict)
 
     def start(self, name: str, cmd: list[str], *, log: Path | None = None) -> None:
         """Start one process; its output goes to the terminal or to `log`."""
+        self.specs[name], self.started[name] = (cmd, log), time.monotonic()
         out = log.open("ab") if log else None
         self.procs[name] = subprocess.Popen(
             cmd,
@@ -58,9 +61,44 @@ class Stack:
             _signal_group(proc, signal.SIGKILL)
             proc.wait()
 
-    def dead(self) -> str | None:
-        """Return the name of a process that exited, if any."""
-        return next((name for name, p in self.procs.items() if p.poll() is not None), None)
+    def restart(self, name: str) -> None:
+        """Start an exited process again with its command and log."""
+        cmd, log = self.specs[name]
+        self.start(name, cmd, log=log)
+
+
+@dataclass
+class Supervisor:
+    """Restarts workers and the scheduler when they exit (Redis down at start, a crash), with backoff.
+
+    Anything else exiting (web, the embedded Redis or sink) stops the stack.
+    """
+
+    stack: Stack
+    restartable: tuple[str, ...] = ("worker-", "scheduler")
+    max_backoff: float = 30.0
+    # Up this long: the next exit starts the backoff from 1 s again.
+    healthy_after: float = 60.0
+    backoff: dict[str, float] = field(default_factory=dict)
+    due: dict[str, float] = field(default_factory=dict)
+
+    def check(self, now: float) -> str | None:
+        """Restart what is due; return the name of an exited process that may not be restarted."""
+        for name, proc in self.stack.procs.items():
+            if proc.poll() is None:
+                if now - self.stack.started[name] > self.healthy_after:
+                    self.backoff.pop(name, None)
+                continue
+            if not name.startswith(self.restartable):
+                return name
+            if name not in self.due:
+                self.backoff[name] = min(self.backoff.get(name, 0.5) * 2, self.max_backoff)
+                self.due[name] = now + self.backoff[name]
+                print(f"{name} exited ({proc.returncode}); restarting in {self.backoff[name]:.0f} s", file=sys.stderr)
+            elif now >= self.due[name]:
+                del self.due[name]
+                self.stack.restart(name)
+        return None
 
 
 def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
@@ -159,8 +197,9 @@ def run_dev() -> int:
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
     code = 0
+    supervisor = Supervisor(stack)
     while not stopping:
-        if (name := stack.dead()) is not None:
+        if (name := supervisor.check(time.monotonic())) is not None:
             print(
                 f"\n{name} exited ({stack.procs[name].returncode}); stopping the rest.",
                 file=sys.stderr,

@@ -12,6 +12,7 @@ from postboard import names
 from postboard.deliveries.models import Channel, Delivery, DeliveryStatus
 from postboard.deliveries.retry import RetryPolicy
 from postboard.deliveries.service import (
+    attempts_made,
     claim,
     count_by_status,
     ensure_deliveries,
@@ -53,6 +54,8 @@ class ChunkResult:
     retrying: int = 0
     skipped: int = 0
     retry_at: datetime | None = None
+    # The attempt number the run at `retry_at` will make (for the job monitor).
+    retry_attempt: int = 1
     last_error: str | None = None
 
 
@@ -172,6 +175,7 @@ async def send_email_chunk(
         retrying=tally[DeliveryStatus.RETRYING],
         skipped=len(ids) - len(owed) + lost,
         retry_at=next_retry_at(session, post_id=post_id, user_ids=ids, channel=Channel.EMAIL, lease=lease),
+        retry_attempt=attempts_made(session, post_id=post_id, user_ids=ids, channel=Channel.EMAIL) + 1,
         last_error=last_error,
     )
 

@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 OUTCOME = "pb_outcome"
+# Set by a job that reschedules itself (a chunk's delivery retries): the attempt that run makes.
+ATTEMPT = "pb_attempt"
 
 
 class RetryMiddleware(SmartRetryMiddleware):
@@ -113,7 +115,7 @@ class MonitorMiddleware(TaskiqMiddleware):
             queue=str(labels.get("queue", "")),
             args=list(message.args),
             kwargs=dict(message.kwargs),
-            attempt=int(labels.get("_retries", 0)) + 1,
+            attempt=max(int(labels.get(ATTEMPT, 1)), int(labels.get("_retries", 0)) + 1),
             max_attempts=int(labels.get("max_retries", 0)) or RetryPolicy.of(get_settings().retry_delays).max_attempts,
             status=status,
             error=error,

@@ -12,6 +12,7 @@ from postboard.live.bus import RedisBus
 from postboard.mail.transport import SmtpTransport
 from postboard.settings import get_settings
 from tasks.brokers import emails_broker, labels, notifications_broker, retry_source
+from tasks.middleware import ATTEMPT
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,11 @@ async def send_post_email_chunk(
             retry_failed=bool(context.message.labels.get(MANUAL_RETRY)),
         )
     if result.retry_at is not None:
-        await send_post_email_chunk.schedule_by_time(retry_source, result.retry_at, post_id, after_id, last_id)
+        await (
+            send_post_email_chunk.kicker()
+            .with_labels(**{ATTEMPT: result.retry_attempt})
+            .schedule_by_time(retry_source, result.retry_at, post_id, after_id, last_id)
+        )
         log.info(
             "post %s chunk %s-%s: %s recipients retry at %s",
             post_id,

@@ -178,6 +178,21 @@ def next_retry_at(
     return min((t for t in (retry, lease_end) if t is not None), default=None)
 
 
+def attempts_made(session: Session, *, post_id: int, user_ids: Sequence[int], channel: Channel) -> int:
+    """Return the most attempts any of these recipients' unfinished deliveries has had."""
+    if not user_ids:
+        return 0
+    most = session.exec(
+        select(func.max(Delivery.attempts)).where(
+            Delivery.post_id == post_id,
+            Delivery.channel == channel,
+            col(Delivery.user_id).in_(user_ids),
+            col(Delivery.status).in_((DeliveryStatus.RETRYING, DeliveryStatus.SENDING)),
+        )
+    ).one()
+    return int(most or 0)
+
+
 def reset_failed(session: Session, *, post_id: int, user_ids: Sequence[int], channel: Channel) -> int:
     """Make failed deliveries pending again with a fresh retry schedule (a manual retry)."""
     if not user_ids:

@@ -7,7 +7,7 @@ from taskiq_redis import ListRedisScheduleSource
 
 from postboard.deliveries.retry import RetryPolicy
 from postboard.errors import NotFound, PermanentFailure
-from tasks.middleware import OUTCOME, RetryMiddleware
+from tasks.middleware import ATTEMPT, OUTCOME, MonitorMiddleware, RetryMiddleware
 
 
 def _middleware() -> RetryMiddleware:
@@ -40,3 +40,11 @@ async def test_the_last_attempt_gives_up() -> None:
     message = _message(_retries="3")
     await _middleware().on_error(message, _result(NotFound("gone")), NotFound("gone"))
     assert message.labels[OUTCOME] == "failed"
+
+
+def test_the_monitor_shows_a_rescheduled_chunk_as_its_delivery_attempt() -> None:
+    ok = TaskiqResult(is_err=False, return_value=None, execution_time=0.1)
+    monitor = MonitorMiddleware()
+    assert monitor._record(_message(), ok, started=0).attempt == 1
+    assert monitor._record(_message(**{ATTEMPT: "3"}), ok, started=0).attempt == 3
+    assert monitor._record(_message(_retries="1"), ok, started=0).attempt == 2

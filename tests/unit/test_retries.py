@@ -54,6 +54,7 @@ async def test_only_the_failed_three_are_retried(session: Session) -> None:
     result = await send_email_chunk(session, post_id=post.id or 0, chunk=chunk, transport=first, settings=NOW_SETTINGS)
     assert (result.sent, result.retrying, result.failed) == (497, 3, 0)
     assert result.retry_at is not None
+    assert result.retry_attempt == 2
     assert "try again later" in (result.last_error or "")
 
     second = MemoryTransport()

@@ -1,0 +1,1 @@
+"""Outbound channels beyond email: Slack, SMS and signed webhooks, each a `Sender`."""

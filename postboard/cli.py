@@ -1,4 +1,4 @@
-"""`postboard` command line: users, database, dev stack."""
+"""`postboard` command line: users, API tokens, database, dev stack."""
 
 import argparse
 import sys
@@ -41,6 +41,49 @@ def _users_seed(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tokens_create(args: argparse.Namespace) -> int:
+    from postboard.db import session_scope
+    from postboard.tokens.service import create_token
+
+    try:
+        with session_scope() as session:
+            issued = create_token(session, name=args.name, scopes=args.scope or ["events:write"])
+    except ValidationFailed as exc:
+        for field, message in exc.errors.items():
+            print(f"error: {field}: {message}", file=sys.stderr)
+        return 2
+    print(f"created token {issued.token.name!r} (id {issued.token.id}, scopes: {issued.token.scopes})")
+    print("it is shown only now; send it as: Authorization: Bearer <token>")
+    print(issued.secret)
+    return 0
+
+
+def _tokens_list(_args: argparse.Namespace) -> int:
+    from postboard.db import session_scope
+    from postboard.tokens.service import list_tokens
+
+    with session_scope() as session:
+        for t in list_tokens(session):
+            state = f"revoked {t.revoked_at:%Y-%m-%d}" if t.revoked_at else "active"
+            print(f"{t.id:>4}  {t.prefix}…  {t.name:<30} {t.scopes:<20} {state}")
+    return 0
+
+
+def _tokens_revoke(args: argparse.Namespace) -> int:
+    from postboard.db import session_scope
+    from postboard.errors import NotFound
+    from postboard.tokens.service import revoke_token
+
+    try:
+        with session_scope() as session:
+            token = revoke_token(session, token_id=args.id)
+    except NotFound as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"revoked token {token.name!r} (id {token.id})")
+    return 0
+
+
 def _db_upgrade(_args: argparse.Namespace) -> int:
     from alembic.config import Config
 
@@ -73,6 +116,18 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("count", type=int)
     seed.add_argument("--password", default="password123")
     seed.set_defaults(run=_users_seed)
+
+    tokens = commands.add_parser("tokens", help="API tokens").add_subparsers(dest="action", required=True)
+    new = tokens.add_parser("create", help="create a token; prints it once, as the last line")
+    new.add_argument("--name", required=True)
+    new.add_argument(
+        "--scope", action="append", choices=["events:write", "admin"], help="repeat for more (default events:write)"
+    )
+    new.set_defaults(run=_tokens_create)
+    tokens.add_parser("list", help="list tokens").set_defaults(run=_tokens_list)
+    revoke = tokens.add_parser("revoke", help="revoke a token")
+    revoke.add_argument("id", type=int)
+    revoke.set_defaults(run=_tokens_revoke)
 
     db = commands.add_parser("db", help="database").add_subparsers(dest="action", required=True)
     db.add_parser("upgrade", help="apply every migration").set_defaults(run=_db_upgrade)

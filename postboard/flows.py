@@ -18,6 +18,7 @@ from postboard.deliveries.service import (
     ensure_deliveries,
     next_retry_at,
     owed_deliveries,
+    post_scope,
     record_failure,
     record_sent,
     reset_failed,
@@ -103,10 +104,11 @@ async def send_email_chunk(
     recipients = dict(_chunk_recipients(session, chunk=chunk, exclude=post.author_id))
     ids = list(recipients)
     ensure_deliveries(session, post_id=post_id, user_ids=ids, channel=Channel.EMAIL)
+    scope = post_scope(post_id=post_id, user_ids=ids, channel=Channel.EMAIL)
     if retry_failed:
-        reset_failed(session, post_id=post_id, user_ids=ids, channel=Channel.EMAIL)
+        reset_failed(session, scope=scope)
     lease = settings.send_lease_seconds
-    owed = owed_deliveries(session, post_id=post_id, user_ids=ids, channel=Channel.EMAIL, lease=lease)
+    owed = owed_deliveries(session, scope=scope, lease=lease)
     tally: Counter[DeliveryStatus] = Counter()
     lost = 0
     last_error: str | None = None
@@ -174,8 +176,8 @@ async def send_email_chunk(
         failed=tally[DeliveryStatus.FAILED],
         retrying=tally[DeliveryStatus.RETRYING],
         skipped=len(ids) - len(owed) + lost,
-        retry_at=next_retry_at(session, post_id=post_id, user_ids=ids, channel=Channel.EMAIL, lease=lease),
-        retry_attempt=attempts_made(session, post_id=post_id, user_ids=ids, channel=Channel.EMAIL) + 1,
+        retry_at=next_retry_at(session, scope=scope, lease=lease),
+        retry_attempt=attempts_made(session, scope=scope) + 1,
         last_error=last_error,
     )
 

@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     job_idle_timeout_ms: int = 600_000
     email_concurrency: int = Field(default=8, ge=1)
     notification_concurrency: int = Field(default=4, ge=1)
+    # Jobs one worker process runs at once on each of the sms, slack and webhooks queues.
+    channel_concurrency: int = Field(default=4, ge=1)
 
     # Seconds before each retry of a failed delivery or job; attempts = len + 1.
     retry_delays: Annotated[list[float], NoDecode] = [60.0, 300.0, 900.0]
@@ -51,6 +53,9 @@ class Settings(BaseSettings):
     long_wait_by_queue: dict[str, float] = {}
     # How often the queue monitor and progress bars are refreshed and pushed.
     monitor_interval: float = Field(default=1.0, gt=0)
+
+    # POST /api/events: events per second per API token (0: no limit).
+    api_rate_limit: int = Field(default=50, ge=0)
 
     # Outbound channels: Slack, SMS and webhooks.
     # Slack incoming-webhook URL used when a rule names none.

@@ -74,4 +74,8 @@ def labels(queue: str) -> dict[str, str]:
 
 emails_broker = _broker(names.EMAILS_QUEUE, get_settings().email_concurrency)
 notifications_broker = _broker(names.NOTIFICATIONS_QUEUE, get_settings().notification_concurrency)
-BROKERS = (emails_broker, notifications_broker)
+sms_broker = _broker(names.SMS_QUEUE, get_settings().channel_concurrency)
+slack_broker = _broker(names.SLACK_QUEUE, get_settings().channel_concurrency)
+webhooks_broker = _broker(names.WEBHOOKS_QUEUE, get_settings().channel_concurrency)
+BROKERS = (emails_broker, notifications_broker, sms_broker, slack_broker, webhooks_broker)
+BROKER_OF = dict(zip(names.QUEUES, BROKERS, strict=True))

@@ -1,7 +1,10 @@
 """The Taskiq implementation of the outbox `Dispatcher` port."""
 
+from postboard.deliveries.models import Channel
+from postboard.events.engine import EVENT_RECEIVED
 from postboard.outbox.models import OutboxEvent
 from postboard.posts.service import POST_CREATED
+from tasks.events import kick_event
 from tasks.posts import send_post_emails, send_post_notification
 
 
@@ -14,5 +17,9 @@ class TaskiqDispatcher:
             post_id = int(event.payload["post_id"])
             await send_post_emails.kiq(post_id)
             await send_post_notification.kiq(post_id)
+            return
+        if event.kind == EVENT_RECEIVED:
+            channels = [Channel(c) for c in str(event.payload["channels"]).split(",") if c]
+            await kick_event(str(event.payload["event_id"]), channels)
             return
         raise ValueError(f"unknown outbox event kind {event.kind!r}")

@@ -4,6 +4,7 @@ import logging
 
 from taskiq.kicker import AsyncKicker
 
+import tasks.events  # noqa: F401 - registers the event tasks, so a failed one can be found
 from postboard.monitor.store import FailedJob, JobStore
 from tasks.brokers import BROKERS
 from tasks.posts import MANUAL_RETRY

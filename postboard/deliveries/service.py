@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, func, insert, or_, update
 from sqlmodel import Session, col, select
 
-from postboard.deliveries.models import Channel, Delivery, DeliveryStatus
+from postboard.deliveries.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus
 from postboard.deliveries.retry import RetryPolicy
 from postboard.users.models import utcnow
 
@@ -53,27 +53,27 @@ def _due(now: datetime, lease: float) -> ColumnElement[bool]:
     )
 
 
-def owed_deliveries(
-    session: Session,
-    *,
-    post_id: int,
-    user_ids: Sequence[int],
-    channel: Channel,
-    lease: float,
-    now: datetime | None = None,
-) -> Sequence[Delivery]:
-    """Return the recipients' deliveries due now (see `_due`)."""
-    if not user_ids:
-        return []
+Scope = tuple[ColumnElement[bool], ...]
+
+
+def post_scope(*, post_id: int, user_ids: Sequence[int], channel: Channel) -> Scope:
+    """The deliveries of one post's chunk on one channel."""
+    return (
+        col(Delivery.post_id) == post_id,
+        col(Delivery.channel) == channel,
+        col(Delivery.user_id).in_(user_ids),
+    )
+
+
+def event_scope(*, event_id: str, channel: Channel) -> Scope:
+    """The deliveries of one event on one channel."""
+    return (col(Delivery.event_id) == event_id, col(Delivery.channel) == channel)
+
+
+def owed_deliveries(session: Session, *, scope: Scope, lease: float, now: datetime | None = None) -> Sequence[Delivery]:
+    """Return the scope's deliveries due now (see `_due`), in a stable order."""
     return session.exec(
-        select(Delivery)
-        .where(
-            Delivery.post_id == post_id,
-            Delivery.channel == channel,
-            col(Delivery.user_id).in_(user_ids),
-            _due(now or utcnow(), lease),
-        )
-        .order_by(col(Delivery.user_id))
+        select(Delivery).where(*scope, _due(now or utcnow(), lease)).order_by(col(Delivery.user_id), col(Delivery.id))
     ).all()
 
 
@@ -154,57 +154,52 @@ def _update(
     return int(getattr(result, "rowcount", 0) or 0) == 1
 
 
-def next_retry_at(
-    session: Session, *, post_id: int, user_ids: Sequence[int], channel: Channel, lease: float
-) -> datetime | None:
-    """Return when these recipients next need a run: the earliest retry, or a claim's lease end.
+def next_retry_at(session: Session, *, scope: Scope, lease: float) -> datetime | None:
+    """Return when the scope next needs a run: the earliest retry, or a claim's lease end.
 
     A row another run holds `sending` counts too: if that run dies, nobody else would come back for it.
     """
-    if not user_ids:
-        return None
-    mine = (
-        Delivery.post_id == post_id,
-        Delivery.channel == channel,
-        col(Delivery.user_id).in_(user_ids),
-    )
     retry = session.exec(
-        select(func.min(Delivery.next_attempt_at)).where(*mine, Delivery.status == DeliveryStatus.RETRYING)
+        select(func.min(Delivery.next_attempt_at)).where(*scope, Delivery.status == DeliveryStatus.RETRYING)
     ).one()
     claimed = session.exec(
-        select(func.min(Delivery.updated_at)).where(*mine, Delivery.status == DeliveryStatus.SENDING)
+        select(func.min(Delivery.updated_at)).where(*scope, Delivery.status == DeliveryStatus.SENDING)
     ).one()
     lease_end = None if claimed is None else claimed + timedelta(seconds=lease)
     return min((t for t in (retry, lease_end) if t is not None), default=None)
 
 
-def attempts_made(session: Session, *, post_id: int, user_ids: Sequence[int], channel: Channel) -> int:
-    """Return the most attempts any of these recipients' unfinished deliveries has had."""
-    if not user_ids:
-        return 0
+def attempts_made(session: Session, *, scope: Scope) -> int:
+    """Return the most attempts any of the scope's unfinished deliveries has had."""
     most = session.exec(
         select(func.max(Delivery.attempts)).where(
-            Delivery.post_id == post_id,
-            Delivery.channel == channel,
-            col(Delivery.user_id).in_(user_ids),
-            col(Delivery.status).in_((DeliveryStatus.RETRYING, DeliveryStatus.SENDING)),
+            *scope, col(Delivery.status).in_((DeliveryStatus.RETRYING, DeliveryStatus.SENDING))
         )
     ).one()
     return int(most or 0)
 
 
-def reset_failed(session: Session, *, post_id: int, user_ids: Sequence[int], channel: Channel) -> int:
-    """Make failed deliveries pending again with a fresh retry schedule (a manual retry)."""
-    if not user_ids:
-        return 0
+def record_attempt(
+    session: Session, *, delivery: Delivery, outcome: DeliveryStatus, detail: str | None, duration_ms: int
+) -> None:
+    """Log one try of a delivery for its detail page (the status itself is recorded by the caller)."""
+    session.add(
+        DeliveryAttempt(
+            delivery_id=delivery.id or 0,
+            number=delivery.attempts + 1,
+            outcome=outcome,
+            detail=None if detail is None else detail[:1000],
+            duration_ms=duration_ms,
+        )
+    )
+    session.commit()
+
+
+def reset_failed(session: Session, *, scope: Scope) -> int:
+    """Make the scope's failed deliveries pending again with a fresh retry schedule (a manual retry)."""
     result = session.execute(
         update(Delivery)
-        .where(
-            col(Delivery.post_id) == post_id,
-            col(Delivery.channel) == channel,
-            col(Delivery.user_id).in_(user_ids),
-            col(Delivery.status) == DeliveryStatus.FAILED,
-        )
+        .where(*scope, col(Delivery.status) == DeliveryStatus.FAILED)
         .values(status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=None, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )

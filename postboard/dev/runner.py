@@ -12,6 +12,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from postboard import names
 from postboard.dev.services import (
     STOP_GRACE_SECONDS,
     free_port,
@@ -155,10 +156,12 @@ def start_stack(
         stack.where.append(("smtp sink (aiosmtpd)", f"127.0.0.1:{port} → {folder}"))
     subprocess.run([str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=stack.env, check=True)
     settings = get_settings()
-    for queue, concurrency in (
-        ("emails", settings.email_concurrency),
-        ("notifications", settings.notification_concurrency),
-    ):
+    concurrency_of = {
+        names.EMAILS_QUEUE: settings.email_concurrency,
+        names.NOTIFICATIONS_QUEUE: settings.notification_concurrency,
+    }
+    for queue in names.QUEUES:
+        concurrency = concurrency_of.get(queue, settings.channel_concurrency)
         stack.start(
             f"worker-{queue}",
             worker_command(queue, concurrency=concurrency, processes=workers),

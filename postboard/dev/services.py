@@ -76,6 +76,7 @@ def worker_command(queue: str, *, concurrency: int, processes: int = 1) -> list[
         "worker",
         f"tasks.brokers:{queue}_broker",
         "tasks.posts",
+        "tasks.events",
         "tasks.relay",
         "--workers",
         str(processes),
@@ -96,6 +97,7 @@ def scheduler_command(*, update_interval: int) -> list[str]:
         "tasks.scheduler:scheduler",
         "tasks.relay",
         "tasks.posts",
+        "tasks.events",
         "--update-interval",
         str(update_interval),
     ]

@@ -1,11 +1,15 @@
 """The HTTP API mounted into Reflex through `api_transformer`."""
 
-from fastapi import FastAPI
-from fastapi.responses import Response
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
 from postboard.db import get_engine
+from postboard.errors import NotFound, ValidationFailed
+from postboard.web.events_api import router as events_router
 from postboard.web.live_hub import hub
 from postboard.web.metrics import render_metrics
 from postboard.web.monitor_hub import monitor
@@ -19,6 +23,25 @@ def create_api() -> FastAPI:
         docs_url="/api/docs",
         redoc_url=None,
     )
+
+    api.include_router(events_router)
+
+    @api.exception_handler(ValidationFailed)
+    async def _invalid(_request: Request, exc: ValidationFailed) -> JSONResponse:
+        return JSONResponse({"detail": str(exc), "errors": exc.errors}, status_code=422)
+
+    @api.exception_handler(NotFound)
+    async def _missing(_request: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @api.exception_handler(RequestValidationError)
+    async def _malformed(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # One readable sentence first; the structured list stays for programs.
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        where = ".".join(str(p) for p in first["loc"]) or "request"
+        return JSONResponse(
+            {"detail": f"{where}: {first['msg']}", "errors": jsonable_encoder(exc.errors())}, status_code=422
+        )
 
     @api.get("/api/health", tags=["ops"])
     def health() -> dict[str, object]:

@@ -2,7 +2,7 @@
 
 import os
 import subprocess
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,7 +67,12 @@ class Pipeline:
 
 @contextmanager
 def running_pipeline(
-    root: Path, redis_url: str, *, env: Mapping[str, str] | None = None, scheduler: bool = False
+    root: Path,
+    redis_url: str,
+    *,
+    env: Mapping[str, str] | None = None,
+    scheduler: bool = False,
+    queues: Sequence[str] = (names.EMAILS_QUEUE, names.NOTIFICATIONS_QUEUE),
 ) -> Iterator[Pipeline]:
     """Start the sink, one worker per queue (and the scheduler) on a fresh database and a flushed Redis."""
     Redis.from_url(redis_url).flushdb()
@@ -94,7 +99,7 @@ def running_pipeline(
         controller=controller,
     )
     try:
-        for queue in names.QUEUES:
+        for queue in queues:
             line.start_worker(queue)
         if scheduler:
             line.scheduler = subprocess.Popen(

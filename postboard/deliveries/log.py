@@ -1,0 +1,107 @@
+"""The delivery log: filter, read one with its attempts, retry one."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import update
+from sqlmodel import Session, col, func, select
+
+from postboard.deliveries.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus
+from postboard.errors import NotFound, ValidationFailed
+from postboard.events.models import Event, EventSource
+from postboard.users.models import utcnow
+
+
+@dataclass(frozen=True)
+class LogPage:
+    """One page of the delivery log and how many rows match in all."""
+
+    rows: Sequence[Delivery]
+    total: int
+
+
+@dataclass(frozen=True)
+class DeliveryDetail:
+    """One delivery with its event's name and every attempt."""
+
+    delivery: Delivery
+    event_name: str | None
+    attempts: Sequence[DeliveryAttempt]
+
+
+def _filters(status: DeliveryStatus | None, channel: Channel | None, event: str | None) -> list[object]:
+    where: list[object] = []
+    if status is not None:
+        where.append(col(Delivery.status) == status)
+    if channel is not None:
+        where.append(col(Delivery.channel) == channel)
+    if event:
+        # An event id, or an event source's name.
+        sources = select(EventSource.id).where(EventSource.name == event)
+        events = select(Event.id).where(col(Event.source_id).in_(sources))
+        where.append(col(Delivery.event_id).in_(events) | (col(Delivery.event_id) == event))
+    return where
+
+
+def list_deliveries(
+    session: Session,
+    *,
+    status: DeliveryStatus | None = None,
+    channel: Channel | None = None,
+    event: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> LogPage:
+    """Newest deliveries first, filtered by status, channel and event (id or source name)."""
+    where = _filters(status, channel, event)
+    total = session.exec(select(func.count()).select_from(Delivery).where(*where)).one()  # type: ignore[arg-type]
+    rows = session.exec(
+        select(Delivery).where(*where).order_by(col(Delivery.id).desc()).limit(limit).offset(offset)  # type: ignore[arg-type]
+    ).all()
+    return LogPage(rows=rows, total=total)
+
+
+def get_detail(session: Session, *, delivery_id: int) -> DeliveryDetail:
+    """Return one delivery with its attempts, or raise NotFound."""
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None:
+        raise NotFound(f"no delivery {delivery_id}")
+    name = None
+    if delivery.event_id is not None:
+        name = session.exec(
+            select(EventSource.name)
+            .join(Event, col(Event.source_id) == EventSource.id)
+            .where(Event.id == delivery.event_id)
+        ).first()
+    elif delivery.post_id is not None:
+        name = "post.created"
+    attempts = session.exec(
+        select(DeliveryAttempt).where(DeliveryAttempt.delivery_id == delivery_id).order_by(col(DeliveryAttempt.id))
+    ).all()
+    return DeliveryDetail(delivery=delivery, event_name=name, attempts=attempts)
+
+
+def retry_delivery(session: Session, *, delivery_id: int) -> Delivery:
+    """Make a failed or retrying delivery pending again, due now; the caller queues its job."""
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None:
+        raise NotFound(f"no delivery {delivery_id}")
+    if delivery.status not in (DeliveryStatus.FAILED, DeliveryStatus.RETRYING):
+        raise ValidationFailed(
+            {"status": f"only failed or retrying deliveries can be retried; this one is {delivery.status}"}
+        )
+    session.execute(
+        update(Delivery)
+        .where(col(Delivery.id) == delivery_id)
+        .values(status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=None, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    session.refresh(delivery)
+    return delivery
+
+
+def status_counts(session: Session) -> dict[str, int]:
+    """How many deliveries stand at each status (the log's filter chips)."""
+    rows = session.exec(select(Delivery.status, func.count()).group_by(col(Delivery.status))).all()
+    return {str(status): n for status, n in rows}

@@ -1,0 +1,1 @@
+"""API tokens: created by admins, stored hashed, with scopes."""

@@ -224,7 +224,9 @@ def save_rule(session: Session, data: RuleIn, *, rule_id: int | None = None) -> 
     template = session.get(Template, data.template_id)
     if template is None:
         errors["template_id"] = f"no template {data.template_id}"
-    elif problem := _recipient_error(session, template.channel, data.recipient_kind, data.recipient_value.strip()):
+    elif problem := _recipient_error(
+        session, Channel(template.channel), data.recipient_kind, data.recipient_value.strip()
+    ):
         errors["recipient"] = problem
     if errors:
         raise ValidationFailed(errors)

@@ -5,6 +5,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session, col, func, select
 
@@ -23,19 +24,21 @@ from postboard.deliveries.service import (
     record_sent,
     reset_failed,
 )
+from postboard.events.builtin import post_message, post_payload
 from postboard.live.bus import Bus
 from postboard.live.messages import LivePost
 from postboard.mail.errors import classify
-from postboard.mail.render import message_id, render_post_email
+from postboard.mail.render import message_id, post_url, render_post_email
 from postboard.mail.transport import MailTransport
 from postboard.notifications.models import Notification
 from postboard.notifications.service import create_for_post
-from postboard.posts.models import post_path
+from postboard.posts.models import PostView, post_path
 from postboard.posts.service import get_post
 from postboard.settings import Settings
 from postboard.users.models import User
 
 log = logging.getLogger(__name__)
+_EMPTY_POST = post_payload(post_id=0, title="", author="", content="", excerpt="", url="")
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,8 @@ async def send_email_chunk(
     lost = 0
     last_error: str | None = None
     if owed:
-        email = await render_post_email(post, settings=settings)
+        words = post_message(session, channel=Channel.EMAIL, payload=payload_of(post, settings=settings))
+        email = await render_post_email(post, settings=settings, subject=words.subject, text=words.body)
         policy = RetryPolicy.of(settings.retry_delays)
         done = 0
         holding: Delivery | None = None  # claimed by this run, outcome not yet recorded
@@ -182,11 +186,32 @@ async def send_email_chunk(
     )
 
 
-async def notify_post(session: Session, *, post_id: int, bus: Bus) -> LivePost:
-    """Put the post in every inbox, then announce it once on the live channel."""
+def payload_of(post: PostView, *, settings: Settings) -> dict[str, Any]:
+    """The `post.created` payload of a post, for its built-in templates."""
+    return post_payload(
+        post_id=post.id,
+        title=post.title,
+        author=post.author_name,
+        content=post.content,
+        excerpt=post.excerpt,
+        url=post_url(settings, post.id),
+    )
+
+
+def post_channel_active(session: Session, *, channel: Channel) -> bool:
+    """Whether the built-in `post.created` rule of a channel is switched on."""
+    return post_message(session, channel=channel, payload=_EMPTY_POST).active
+
+
+async def notify_post(session: Session, *, post_id: int, bus: Bus, settings: Settings) -> LivePost | None:
+    """Put the post in every inbox, then announce it once on the live channel (unless switched off)."""
     post = get_post(session, post_id=post_id)
+    words = post_message(session, channel=Channel.IN_APP, payload=payload_of(post, settings=settings))
+    if not words.active:
+        log.info("post %s: in-app rule switched off", post_id)
+        return None
     path = post_path(post_id)
-    created = create_for_post(session, post=post, url=path)
+    created = create_for_post(session, post=post, url=path, title=words.subject, body=words.body)
     message = LivePost.from_post(post, url=path)
     log.info("post %s: %s notifications created", post_id, created)
     await bus.publish(names.POSTS_CHANNEL, message.model_dump_json())

@@ -7,6 +7,7 @@ from taskiq import Context, TaskiqDepends
 
 from postboard import flows, names
 from postboard.db import session_scope
+from postboard.deliveries.models import Channel
 from postboard.errors import PermanentFailure
 from postboard.live.bus import RedisBus
 from postboard.mail.transport import SmtpTransport
@@ -28,6 +29,9 @@ async def send_post_emails(post_id: int) -> int:
     """Cut a post's audience into keyset chunks and queue one job per chunk."""
     settings = get_settings()
     with session_scope() as session:
+        if not flows.post_channel_active(session, channel=Channel.EMAIL):
+            log.info("post %s: email rule switched off", post_id)
+            return 0
         chunks = flows.plan_email_chunks(session, chunk_size=settings.email_chunk_size)
     for chunk in chunks:
         await send_post_email_chunk.kiq(post_id, chunk.after_id, chunk.last_id)
@@ -76,7 +80,7 @@ async def send_post_notification(post_id: int) -> int:
     bus = RedisBus(settings.redis_url)
     try:
         with session_scope() as session:
-            message = await flows.notify_post(session, post_id=post_id, bus=bus)
+            message = await flows.notify_post(session, post_id=post_id, bus=bus, settings=settings)
     finally:
         await bus.close()
-    return message.id
+    return 0 if message is None else message.id

@@ -63,8 +63,13 @@ def post_url(settings: Settings, post_id: int) -> str:
     return settings.app_url.rstrip("/") + post_path(post_id)
 
 
-async def render_post_email(post: PostView, *, settings: Settings) -> RenderedEmail:
-    """Build the post's HTML + text message once (fastapi-mail makes the MIME)."""
+async def render_post_email(
+    post: PostView, *, settings: Settings, subject: str | None = None, text: str | None = None
+) -> RenderedEmail:
+    """Build the post's HTML + text message once (fastapi-mail makes the MIME).
+
+    `subject` and `text` come from the built-in `post.created` email template when given.
+    """
     context = {
         "title": post.title,
         "author": post.author_name,
@@ -73,8 +78,8 @@ async def render_post_email(post: PostView, *, settings: Settings) -> RenderedEm
     }
     env = _templates()
     html = env.get_template("post_published.html").render(context)
-    text = env.get_template("post_published.txt").render(context)
-    subject = f"New post: {post.title}"
+    text = text if text is not None else env.get_template("post_published.txt").render(context)
+    subject = subject if subject is not None else f"New post: {post.title}"
     schema = MessageSchema(
         subject=subject,
         recipients=[_RCPT],

@@ -19,14 +19,16 @@ class UnreadSummary:
     newest_post_id: int
 
 
-def create_for_post(session: Session, *, post: PostView, url: str) -> int:
+def create_for_post(
+    session: Session, *, post: PostView, url: str, title: str | None = None, body: str | None = None
+) -> int:
     """Insert one notification per user for a post (skipping any that exist); return how many."""
     already = exists().where(col(Notification.user_id) == col(User.id), col(Notification.post_id) == post.id)
     rows = select(
         col(User.id),
         literal(post.id),
-        literal(post.title),
-        literal(f"{post.author_name}: {post.excerpt}"[:500]),
+        literal((title or post.title)[:200]),
+        literal((body or f"{post.author_name}: {post.excerpt}")[:500]),
         literal(url),
         literal(utcnow()),
     ).where(~already)

@@ -10,7 +10,10 @@ from sqlmodel import Session, func, select
 from postboard import names
 from postboard.deliveries.models import Channel, Delivery, DeliveryStatus
 from postboard.deliveries.service import count_by_status
-from postboard.flows import EmailChunk, notify_post, plan_email_chunks, send_email_chunk
+from postboard.events.builtin import seed_builtins
+from postboard.events.models import Rule, Template
+from postboard.events.service import set_rule_active
+from postboard.flows import EmailChunk, notify_post, plan_email_chunks, post_channel_active, send_email_chunk
 from postboard.live.bus import MemoryBus
 from postboard.mail.transport import MemoryTransport
 from postboard.notifications.models import Notification
@@ -108,8 +111,8 @@ async def test_email_has_subject_html_text_author_and_link(session: Session) -> 
 async def test_notify_puts_one_row_in_every_inbox_and_announces_once(session: Session) -> None:
     post = _post(session, members=30)
     bus = MemoryBus()
-    await notify_post(session, post_id=post.id or 0, bus=bus)
-    await notify_post(session, post_id=post.id or 0, bus=bus)
+    await notify_post(session, post_id=post.id or 0, bus=bus, settings=SETTINGS)
+    await notify_post(session, post_id=post.id or 0, bus=bus, settings=SETTINGS)
     assert session.exec(select(func.count()).select_from(Notification)).one() == 31
     channel, raw = bus.published[0]
     assert channel == names.POSTS_CHANNEL
@@ -117,3 +120,28 @@ async def test_notify_puts_one_row_in_every_inbox_and_announces_once(session: Se
     assert message["title"] == "Launch day"
     assert message["author"] == "Ada Lovelace"
     assert set(message) == {"id", "title", "author", "excerpt", "created_at", "url"}
+
+
+async def test_built_in_rules_word_the_post_and_can_be_switched_off(session: Session) -> None:
+    seed_builtins(session)
+    post = _post(session, members=3)
+    email_template, in_app_template = session.exec(select(Template).order_by(Template.id)).all()
+    email_template.subject = "Fresh: {{ title }} by {{ author }}"
+    in_app_template.body = "{{ author }} wrote {{ title }}"
+    session.add_all([email_template, in_app_template])
+    session.commit()
+
+    transport = MemoryTransport()
+    await send_email_chunk(
+        session, post_id=post.id or 0, chunk=_everyone(session), transport=transport, settings=SETTINGS
+    )
+    assert b"Subject: Fresh: Launch day by Ada Lovelace" in transport.sent[0][1]
+    bus = MemoryBus()
+    await notify_post(session, post_id=post.id or 0, bus=bus, settings=SETTINGS)
+    assert {n.body for n in session.exec(select(Notification)).all()} == {"Ada Lovelace wrote Launch day"}
+
+    for rule in session.exec(select(Rule)).all():
+        set_rule_active(session, rule_id=rule.id or 0, active=False)
+    assert not post_channel_active(session, channel=Channel.EMAIL)
+    assert await notify_post(session, post_id=post.id or 0, bus=bus, settings=SETTINGS) is None
+    assert len(bus.published) == 1

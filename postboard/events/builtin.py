@@ -1,0 +1,119 @@
+"""The built-in `post.created` event: its rules say whether posts are emailed and put in inboxes, and how."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, select
+
+from postboard.deliveries.models import Channel
+from postboard.events.models import EventSource, Rule, Template
+from postboard.events.templating import TemplateProblem, render
+
+POST_CREATED = "post.created"
+
+# Seeded by migration 0004; admins may edit the templates and switch the rules off.
+EMAIL_SUBJECT = "New post: {{ title }}"
+EMAIL_TEXT = (
+    "New post on Postboard\n\n{{ title }}\nby {{ author }}\n\n{{ content }}\n\nRead it on Postboard: {{ url }}\n"
+)
+IN_APP_TITLE = "{{ title }}"
+IN_APP_BODY = "{{ author }}: {{ excerpt }}"
+POST_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "post_id": {"type": "integer"},
+        "title": {"type": "string"},
+        "author": {"type": "string"},
+        "content": {"type": "string"},
+        "excerpt": {"type": "string"},
+        "url": {"type": "string"},
+    },
+}
+
+
+@dataclass(frozen=True)
+class PostMessage:
+    """What the built-in rule of one channel says about a post: send it or not, and its words."""
+
+    active: bool
+    subject: str
+    body: str
+
+
+def post_payload(*, post_id: int, title: str, author: str, content: str, excerpt: str, url: str) -> dict[str, Any]:
+    """The payload of a `post.created` event."""
+    return {"post_id": post_id, "title": title, "author": author, "content": content, "excerpt": excerpt, "url": url}
+
+
+def post_message(session: Session, *, channel: Channel, payload: dict[str, Any]) -> PostMessage:
+    """Render the built-in rule's template for a post; without the rule (not seeded) use the defaults."""
+    subject, body = (EMAIL_SUBJECT, EMAIL_TEXT) if channel is Channel.EMAIL else (IN_APP_TITLE, IN_APP_BODY)
+    found = session.exec(
+        select(Rule, Template)
+        .join(Template, Rule.template_id == Template.id)  # type: ignore[arg-type]
+        .join(EventSource, Rule.source_id == EventSource.id)  # type: ignore[arg-type]
+        .where(EventSource.name == POST_CREATED, Rule.builtin == True, Template.channel == channel)  # noqa: E712
+    ).first()
+    active = True
+    if found is not None:
+        rule, template = found
+        active, subject, body = rule.active, template.subject or subject, template.body
+    try:
+        return PostMessage(active=active, subject=render(subject, payload, field="subject"), body=render(body, payload))
+    except TemplateProblem:
+        # An edited template that no longer fits the payload must not stop posts: fall back.
+        default = (EMAIL_SUBJECT, EMAIL_TEXT) if channel is Channel.EMAIL else (IN_APP_TITLE, IN_APP_BODY)
+        return PostMessage(active=active, subject=render(default[0], payload), body=render(default[1], payload))
+
+
+def builtin_rows() -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The built-in source, its two templates and two rules, as rows (ids 1, 1-2, 1-2): migration 0004 seeds them."""
+    source = {
+        "id": 1,
+        "name": POST_CREATED,
+        "description": "Fired when a post is published; its rules email every user and put it in every inbox.",
+        "payload_schema": POST_SCHEMA,
+        "sample_payload": post_payload(
+            post_id=1,
+            title="Launch day",
+            author="Ada",
+            content="We shipped it.",
+            excerpt="We shipped it.",
+            url="/posts/1",
+        ),
+        "builtin": True,
+    }
+    templates = [
+        {"id": 1, "name": "Post published (email)", "channel": "email", "subject": EMAIL_SUBJECT, "body": EMAIL_TEXT},
+        {"id": 2, "name": "Post published (in-app)", "channel": "in_app", "subject": IN_APP_TITLE, "body": IN_APP_BODY},
+    ]
+    common = {"source_id": 1, "recipient_kind": "all_users", "recipient_value": "", "secret": "", "conditions": {}}
+    rules = [
+        {
+            "id": 1,
+            "name": "Email every user about a new post",
+            "template_id": 1,
+            **common,
+            "active": True,
+            "builtin": True,
+        },
+        {
+            "id": 2,
+            "name": "In-app to every user about a new post",
+            "template_id": 2,
+            **common,
+            "active": True,
+            "builtin": True,
+        },
+    ]
+    return source, templates, rules
+
+
+def seed_builtins(session: Session) -> None:
+    """Insert the built-in rows into a database made without migrations (unit tests)."""
+    source, templates, rules = builtin_rows()
+    session.add(EventSource(**source))
+    session.add_all(Template(**t) for t in templates)
+    session.flush()
+    session.add_all(Rule(**r) for r in rules)
+    session.commit()

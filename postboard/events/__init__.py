@@ -1,0 +1,1 @@
+"""Event sources, templates and rules: the pure parts (templating, conditions, payload schemas)."""

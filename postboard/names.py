@@ -9,6 +9,16 @@ QUEUES = (EMAILS_QUEUE, NOTIFICATIONS_QUEUE, SMS_QUEUE, SLACK_QUEUE, WEBHOOKS_QU
 
 KEY_PREFIX = "postboard"
 POSTS_CHANNEL = f"{KEY_PREFIX}:live:posts"
+NOTICES_CHANNEL = f"{KEY_PREFIX}:live:notices"
+
+
+USER_ROOM_PREFIX = f"{KEY_PREFIX}:user:"
+
+
+def user_room(user_id: int) -> str:
+    """Return the socket room of one user's tabs."""
+    return f"{USER_ROOM_PREFIX}{user_id}"
+
 
 # Delayed retries, read by the one `taskiq scheduler`. No colon: taskiq-redis 1.2.2's
 # ListRedisScheduleSource parses `{prefix}:time:{minute}` with split(":", 2), and a colon

@@ -1,5 +1,6 @@
 """Sending an event's deliveries on one channel: claim, send, log each attempt, schedule retries."""
 
+import logging
 import time
 from collections import Counter
 from types import TracebackType
@@ -7,6 +8,7 @@ from typing import Self
 
 from sqlmodel import Session
 
+from postboard import names
 from postboard.channels.base import ChannelFailure, OutboundMessage, Sender
 from postboard.deliveries.models import Channel, Delivery, DeliveryStatus
 from postboard.deliveries.retry import RetryPolicy
@@ -23,11 +25,15 @@ from postboard.deliveries.service import (
 )
 from postboard.events.models import Event, EventSource
 from postboard.flows import ChunkResult
+from postboard.live.bus import Bus
+from postboard.live.messages import LiveNotice
 from postboard.mail.errors import classify
 from postboard.mail.render import RenderedEmail, render_text_email
 from postboard.mail.transport import MailTransport
 from postboard.notifications.service import notify_users
 from postboard.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 class EmailSender:
@@ -76,10 +82,10 @@ class EmailSender:
 
 
 class InAppSender:
-    """The in-app channel: a notification in the user's inbox."""
+    """The in-app channel: a notification in the user's inbox, then a live notice to their open tabs."""
 
-    def __init__(self, session: Session) -> None:
-        self._session = session
+    def __init__(self, session: Session, bus: Bus | None = None) -> None:
+        self._session, self._bus = session, bus
 
     async def send(self, message: OutboundMessage) -> str:
         """Put the message in one user's notifications."""
@@ -92,7 +98,20 @@ class InAppSender:
             body=message.body,
             url="/notifications",
         )
-        return "in inbox"
+        if self._bus is None:
+            return "in inbox"
+        notice = LiveNotice(
+            user_ids=[int(message.recipient)],
+            title=message.subject or message.event,
+            body=message.body,
+            url="/notifications",
+        )
+        try:
+            await self._bus.publish(names.NOTICES_CHANNEL, notice.model_dump_json())
+        except Exception as exc:  # noqa: BLE001 - the inbox row is the delivery; the push is a courtesy
+            log.warning("live notice for user %s not published: %s", message.recipient, exc)
+            return "in inbox (live push failed)"
+        return "in inbox, pushed live"
 
 
 def _message(delivery: Delivery, event: Event, source: EventSource) -> OutboundMessage:

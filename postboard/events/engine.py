@@ -155,7 +155,9 @@ def _outcome(session: Session, rule: Rule, payload: dict[str, Any], settings: Se
     outcome.reason = "no conditions: always sends" if not conditions.items else "conditions met"
     try:
         outcome.recipients = _recipients(session, rule, payload, settings)
-        outcome.subject = render(template.subject, payload, field="subject") if template.subject else None
+        # One line: a subject becomes an email header, where a newline would start another header.
+        subject = render(template.subject, payload, field="subject") if template.subject else None
+        outcome.subject = " ".join(subject.split())[:500] if subject is not None else None
         outcome.body = render(template.body, payload, field="body")
     except (TemplateProblem, ValueError) as exc:
         outcome.error = str(exc)

@@ -26,3 +26,12 @@ class LivePost(BaseModel):
             created_at=post.created_at.isoformat(),
             url=url,
         )
+
+
+class LiveNotice(BaseModel):
+    """A notification for some users only (an event's in-app message): a toast and a fresh unread count."""
+
+    user_ids: list[int]
+    title: str
+    body: str
+    url: str

@@ -10,6 +10,7 @@ import asyncio
 import gc
 import logging
 from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import reflex as rx
@@ -20,7 +21,7 @@ from socketio import AsyncServer
 
 from postboard import names
 from postboard.live.bus import RedisBus
-from postboard.live.messages import LivePost
+from postboard.live.messages import LiveNotice, LivePost
 from postboard.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -37,15 +38,18 @@ class LiveHub:
         self.state_key = ""
         self.recent: deque[dict[str, Any]] = deque(maxlen=get_settings().live_buffer)
 
-    async def join(self, sid: str) -> None:
-        """Let a signed-in tab receive live posts."""
+    async def join(self, sid: str, user_id: int) -> None:
+        """Let a signed-in tab receive live posts and its user's own notices."""
         if self.sio is not None and sid:
             await self.sio.enter_room(sid, ROOM, namespace=self.namespace)
+            await self.sio.enter_room(sid, names.user_room(user_id), namespace=self.namespace)
 
     async def leave(self, sid: str) -> None:
-        """Stop a tab receiving live posts (sign-out)."""
+        """Stop a tab receiving live posts and notices (sign-out)."""
         if self.sio is not None and sid:
-            await self.sio.leave_room(sid, ROOM, namespace=self.namespace)
+            for room in list(self.sio.manager.get_rooms(sid, self.namespace)):
+                if room == ROOM or room.startswith(names.USER_ROOM_PREFIX):
+                    await self.sio.leave_room(sid, room, namespace=self.namespace)
 
     def tab_count(self) -> int:
         """Return how many signed-in tabs this process serves."""
@@ -90,14 +94,19 @@ class LiveHub:
         if not get_settings().live_enabled:
             log.info("live push disabled by LIVE_ENABLED=false")
             return
+        await asyncio.gather(
+            self._follow(names.POSTS_CHANNEL, self._handle), self._follow(names.NOTICES_CHANNEL, self._notice)
+        )
+
+    async def _follow(self, channel: str, handle: Callable[[str], Awaitable[None]]) -> None:
         delay = 0.5
         while True:
             bus = RedisBus(get_settings().redis_url)
             try:
-                async with bus.subscribe(names.POSTS_CHANNEL) as messages:
+                async with bus.subscribe(channel) as messages:
                     delay = 0.5
                     async for raw in messages:
-                        await self._handle(raw)
+                        await handle(raw)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - Redis down: retry, never kill the web process
@@ -114,6 +123,23 @@ class LiveHub:
             log.warning("ignoring malformed live message: %.200s", raw)
             return
         await self.deliver(post)
+
+    async def _notice(self, raw: str) -> None:
+        try:
+            notice = LiveNotice.model_validate_json(raw)
+        except ValueError:
+            log.warning("ignoring malformed notice: %.200s", raw)
+            return
+        if self.sio is None:
+            return
+        from postboard.web.state import AppState
+
+        toast = rx.toast.info(notice.title, description=notice.body[:200], duration=8000, close_button=True)
+        # Each tab re-reads its user's exact unread count (one small query), as a reload would.
+        events = [*Event.from_event_type(toast), *Event.from_event_type(AppState.refresh_unread())]
+        update = StateUpdate(delta={}, events=events)
+        for user_id in notice.user_ids:
+            await self.sio.emit("event", update, room=names.user_room(user_id), namespace=self.namespace)
 
 
 hub = LiveHub()

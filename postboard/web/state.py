@@ -68,8 +68,14 @@ class AppState(rx.State):
         if user is None:
             return False
         self._sync_unread()
-        await hub.join(self.router.session.session_id)
+        await hub.join(self.router.session.session_id, self.user_id)
         return True
+
+    @rx.event
+    def refresh_unread(self) -> None:
+        """Re-read the exact unread count (a notice for this user was just delivered)."""
+        if self.user_id:
+            self._sync_unread()
 
     @rx.event
     async def require_user(self) -> Any:

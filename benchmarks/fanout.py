@@ -20,30 +20,24 @@ compare the two modes, and watch the "others" column (load from other processes)
 
 import argparse
 import asyncio
-import contextlib
-import gc
 import json
-import math
-import os
 import resource
 import shutil
 import signal
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, astuple, dataclass
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import aiohttp
+from _report import Row, print_table, summarize, write_json
+from _rounds import Message, Target, publish_one, publish_rounds
 from _stack import (
     Processes,
     base_env,
-    group_cpu_seconds,
-    machine_busy_seconds,
     migrate,
     read_boot_spec,
     seed_sessions,
@@ -63,75 +57,6 @@ EXCERPT = (
     "A short excerpt of the post, about as long as the ones the dashboard shows in its "
     "feed rows and in the toast that announces a new post to every signed-in tab."
 )
-# Builds the (channel, message) to publish for a post id.
-Message = Callable[[int], tuple[str, str]]
-
-
-@dataclass
-class Row:
-    """The figures of one mode at one tab count."""
-
-    tabs: int
-    mode: str
-    messages: int
-    delivered: int
-    expected: int
-    p50_ms: float
-    p99_ms: float
-    max_ms: float
-    last_tab_median_ms: float
-    bytes_min: int
-    bytes_max: int
-    connect_s: float
-    server_cpu_ms_per_msg: float
-    client_cpu_ms_per_msg: float
-    others_cores: float
-    first_tab_ms: list[float]
-    last_tab_ms: list[float]
-
-
-@dataclass
-class CpuSample:
-    """CPU seconds used so far by the server's processes, this process and the whole machine."""
-
-    server: float = 0.0
-    client: float = 0.0
-    machine: float = 0.0
-    wall: float = 0.0
-
-    @classmethod
-    def take(cls, pgid: int) -> "CpuSample":
-        """Read the counters now (a few ms: it scans /proc)."""
-        return cls(group_cpu_seconds(pgid), time.process_time(), machine_busy_seconds(), time.perf_counter())
-
-    def __sub__(self, other: "CpuSample") -> "CpuSample":
-        return CpuSample(*(a - b for a, b in zip(astuple(self), astuple(other), strict=True)))
-
-    def __add__(self, other: "CpuSample") -> "CpuSample":
-        return CpuSample(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
-
-    def others_cores(self) -> float:
-        """Return how many cores other processes kept busy over this interval, on average."""
-        return max(0.0, self.machine - self.server - self.client) / self.wall if self.wall else 0.0
-
-
-@dataclass
-class Rounds:
-    """What publishing the measured messages produced, besides the inbox."""
-
-    sent: dict[int, float]
-    fanout: CpuSample  # summed over each message's publish → last tab
-    window: CpuSample  # the whole series of messages
-
-
-@dataclass
-class Target:
-    """A running server under test."""
-
-    mode: str
-    port: int
-    pgid: int
-    message: Message
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -147,12 +72,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (database, logs)")
     return parser.parse_args(argv)
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """Return the nearest-rank `q` quantile (0 < q <= 1) of `values`."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
 def postboard_message(post_id: int) -> tuple[str, str]:
@@ -185,70 +104,6 @@ async def wait_for_tabs(http: aiohttp.ClientSession, port: int, tabs: int) -> No
             if (await resp.json())["live_tabs"] == tabs:
                 return
         await asyncio.sleep(0.25)
-
-
-async def publish_one(redis: Redis, inbox: Inbox, message: Message, post_id: int, wait_s: float) -> float:
-    """Publish one post, wait until every tab has it (or `wait_s` passed); return the publish time."""
-    complete = inbox.expect(post_id)
-    channel, data = message(post_id)
-    sent = time.perf_counter()
-    await redis.publish(channel, data)
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(complete.wait(), wait_s)
-    return sent
-
-
-async def publish_rounds(
-    redis: Redis, inbox: Inbox, target: Target, ids: Sequence[int], args: argparse.Namespace
-) -> Rounds:
-    """Publish `ids` `args.spacing` apart with this process's collector off; measure CPU used."""
-    sent: dict[int, float] = {}
-    fanout = CpuSample()
-    gc.collect()
-    gc.freeze()
-    gc.disable()
-    try:
-        start = CpuSample.take(target.pgid)
-        for post_id in ids:
-            before = CpuSample.take(target.pgid)
-            sent[post_id] = await publish_one(redis, inbox, target.message, post_id, args.timeout)
-            fanout += CpuSample.take(target.pgid) - before
-            await asyncio.sleep(max(0.0, args.spacing - (time.perf_counter() - sent[post_id])))
-        window = CpuSample.take(target.pgid) - start
-    finally:
-        gc.enable()
-        gc.unfreeze()
-    return Rounds(sent=sent, fanout=fanout, window=window)
-
-
-def summarize(target: Target, inbox: Inbox, rounds: Rounds, connect_s: float) -> Row:
-    """Turn receive times into the row of the table."""
-    ids = list(rounds.sent)
-    latencies = [(t - rounds.sent[i]) * 1000 for i in ids for t in inbox.times.get(i, [])]
-    first = [(min(inbox.times[i]) - rounds.sent[i]) * 1000 for i in ids if inbox.times.get(i)]
-    last = [(max(inbox.times[i]) - rounds.sent[i]) * 1000 for i in ids if inbox.times.get(i)]
-    sizes = [inbox.sizes[i] for i in ids if i in inbox.sizes]
-    if not latencies:
-        raise RuntimeError(f"{target.mode}: no tab received any live update")
-    return Row(
-        tabs=inbox.tabs,
-        mode=target.mode,
-        messages=len(ids),
-        delivered=len(latencies),
-        expected=len(ids) * inbox.tabs,
-        p50_ms=percentile(latencies, 0.50),
-        p99_ms=percentile(latencies, 0.99),
-        max_ms=max(latencies),
-        last_tab_median_ms=statistics.median(last),
-        bytes_min=min(sizes),
-        bytes_max=max(sizes),
-        connect_s=connect_s,
-        server_cpu_ms_per_msg=rounds.fanout.server * 1000 / len(ids),
-        client_cpu_ms_per_msg=rounds.fanout.client * 1000 / len(ids),
-        others_cores=rounds.window.others_cores(),
-        first_tab_ms=first,
-        last_tab_ms=last,
-    )
 
 
 async def open_tabs(tabs: Sequence[Tab], http: aiohttp.ClientSession, port: int, args: argparse.Namespace) -> float:
@@ -307,91 +162,6 @@ def raise_open_files(tabs: int) -> None:
     if soft != resource.RLIM_INFINITY and soft < want:
         new = want if hard == resource.RLIM_INFINITY else min(want, hard)
         resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
-
-
-_COLUMNS = (
-    ("N", 5),
-    ("mode", -9),
-    ("msgs", 4),
-    ("delivered", 11),
-    ("p50 ms", 7),
-    ("p99 ms", 7),
-    ("max ms", 7),
-    ("last-tab med", 12),
-    ("payload B", 9),
-    ("srv cpu/msg", 11),
-    ("tabs cpu/msg", 12),
-    ("others", 6),
-    ("connect", 7),
-)
-# Above this many cores of other processes' load, latencies say more about the machine.
-_BUSY_MACHINE = 0.25
-
-
-def _cells(r: Row) -> tuple[str, ...]:
-    return (
-        str(r.tabs),
-        r.mode,
-        str(r.messages),
-        f"{r.delivered}/{r.expected}",
-        f"{r.p50_ms:.1f}",
-        f"{r.p99_ms:.1f}",
-        f"{r.max_ms:.1f}",
-        f"{r.last_tab_median_ms:.1f}",
-        f"{r.bytes_min}-{r.bytes_max}" if r.bytes_min != r.bytes_max else str(r.bytes_min),
-        f"{r.server_cpu_ms_per_msg:.0f} ms",
-        f"{r.client_cpu_ms_per_msg:.0f} ms",
-        f"{r.others_cores:.2f}",
-        f"{r.connect_s:.1f} s",
-    )
-
-
-def _line(cells: Sequence[str]) -> str:
-    return "  ".join(
-        cell.ljust(-width) if width < 0 else cell.rjust(width) for cell, (_, width) in zip(cells, _COLUMNS, strict=True)
-    )
-
-
-def print_table(rows: Sequence[Row], args: argparse.Namespace) -> None:
-    """Print the figures, one line per tab count and mode, then the p99 ratios."""
-    print(
-        "\nbackend: reflex run --backend-only --env prod (Granian, 1 worker, disk state manager)"
-        f"\nfloor:   bare python-socketio AsyncServer on {args.floor_server}, 1 worker, one emit to a room"
-        "\nlatency: Redis PUBLISH → the tab's Engine.IO packet read, all tabs × measured messages;"
-        "\n         last-tab med = median over messages of the slowest tab; cpu/msg = publish → last tab;"
-        "\n         payload B = socket.io packet bytes per tab (floor padded to Postboard's, per message);"
-        "\n         others = cores kept busy by processes outside this benchmark during the messages\n"
-    )
-    head = _line([name for name, _ in _COLUMNS])
-    print(head, "-" * len(head), *(_line(_cells(r)) for r in rows), "", sep="\n")
-    for n, ratio in p99_ratios(rows).items():
-        print(f"N={n}: postboard p99 / floor p99 = {ratio:.2f}")
-    if any(r.others_cores > _BUSY_MACHINE for r in rows):
-        print(f"warning: other processes kept over {_BUSY_MACHINE} cores busy in some runs; rerun on a quiet machine")
-
-
-def p99_ratios(rows: Sequence[Row]) -> dict[int, float]:
-    """Return postboard p99 / floor p99 per tab count."""
-    by_key = {(r.tabs, r.mode): r for r in rows}
-    return {
-        n: by_key[(n, "postboard")].p99_ms / by_key[(n, "floor")].p99_ms
-        for n in sorted({r.tabs for r in rows})
-        if (n, "postboard") in by_key and (n, "floor") in by_key
-    }
-
-
-def write_json(path: Path, rows: Sequence[Row], args: argparse.Namespace) -> None:
-    """Write the rows and the run's settings as JSON."""
-    data: dict[str, Any] = {
-        "backend": "reflex run --backend-only --env prod (granian, 1 worker)",
-        "floor_server": args.floor_server,
-        "cpus": os.cpu_count(),
-        "messages": args.messages,
-        "spacing_s": args.spacing,
-        "rows": [asdict(r) for r in rows],
-        "p99_ratio": {str(n): ratio for n, ratio in p99_ratios(rows).items()},
-    }
-    path.write_text(json.dumps(data, indent=2) + "\n")
 
 
 def _terminate(_sig: int, _frame: object) -> NoReturn:

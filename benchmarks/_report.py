@@ -1,0 +1,161 @@
+"""The figures of a fan-out run: one row per tab count and mode, printed as a table or saved as JSON.
+
+Used by `fanout.py`.
+"""
+
+import argparse
+import json
+import math
+import os
+import statistics
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from _rounds import Rounds, Target
+from _tabs import Inbox
+
+
+@dataclass
+class Row:
+    """The figures of one mode at one tab count."""
+
+    tabs: int
+    mode: str
+    messages: int
+    delivered: int
+    expected: int
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    last_tab_median_ms: float
+    bytes_min: int
+    bytes_max: int
+    connect_s: float
+    server_cpu_ms_per_msg: float
+    client_cpu_ms_per_msg: float
+    others_cores: float
+    first_tab_ms: list[float]
+    last_tab_ms: list[float]
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Return the nearest-rank `q` quantile (0 < q <= 1) of `values`."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def summarize(target: Target, inbox: Inbox, rounds: Rounds, connect_s: float) -> Row:
+    """Turn receive times into the row of the table."""
+    ids = list(rounds.sent)
+    latencies = [(t - rounds.sent[i]) * 1000 for i in ids for t in inbox.times.get(i, [])]
+    first = [(min(inbox.times[i]) - rounds.sent[i]) * 1000 for i in ids if inbox.times.get(i)]
+    last = [(max(inbox.times[i]) - rounds.sent[i]) * 1000 for i in ids if inbox.times.get(i)]
+    sizes = [inbox.sizes[i] for i in ids if i in inbox.sizes]
+    if not latencies:
+        raise RuntimeError(f"{target.mode}: no tab received any live update")
+    return Row(
+        tabs=inbox.tabs,
+        mode=target.mode,
+        messages=len(ids),
+        delivered=len(latencies),
+        expected=len(ids) * inbox.tabs,
+        p50_ms=percentile(latencies, 0.50),
+        p99_ms=percentile(latencies, 0.99),
+        max_ms=max(latencies),
+        last_tab_median_ms=statistics.median(last),
+        bytes_min=min(sizes),
+        bytes_max=max(sizes),
+        connect_s=connect_s,
+        server_cpu_ms_per_msg=rounds.fanout.server * 1000 / len(ids),
+        client_cpu_ms_per_msg=rounds.fanout.client * 1000 / len(ids),
+        others_cores=rounds.window.others_cores(),
+        first_tab_ms=first,
+        last_tab_ms=last,
+    )
+
+
+_COLUMNS = (
+    ("N", 5),
+    ("mode", -9),
+    ("msgs", 4),
+    ("delivered", 11),
+    ("p50 ms", 7),
+    ("p99 ms", 7),
+    ("max ms", 7),
+    ("last-tab med", 12),
+    ("payload B", 9),
+    ("srv cpu/msg", 11),
+    ("tabs cpu/msg", 12),
+    ("others", 6),
+    ("connect", 7),
+)
+# Above this many cores of other processes' load, latencies say more about the machine.
+_BUSY_MACHINE = 0.25
+
+
+def _cells(r: Row) -> tuple[str, ...]:
+    return (
+        str(r.tabs),
+        r.mode,
+        str(r.messages),
+        f"{r.delivered}/{r.expected}",
+        f"{r.p50_ms:.1f}",
+        f"{r.p99_ms:.1f}",
+        f"{r.max_ms:.1f}",
+        f"{r.last_tab_median_ms:.1f}",
+        f"{r.bytes_min}-{r.bytes_max}" if r.bytes_min != r.bytes_max else str(r.bytes_min),
+        f"{r.server_cpu_ms_per_msg:.0f} ms",
+        f"{r.client_cpu_ms_per_msg:.0f} ms",
+        f"{r.others_cores:.2f}",
+        f"{r.connect_s:.1f} s",
+    )
+
+
+def _line(cells: Sequence[str]) -> str:
+    return "  ".join(
+        cell.ljust(-width) if width < 0 else cell.rjust(width) for cell, (_, width) in zip(cells, _COLUMNS, strict=True)
+    )
+
+
+def print_table(rows: Sequence[Row], args: argparse.Namespace) -> None:
+    """Print the figures, one line per tab count and mode, then the p99 ratios."""
+    print(
+        "\nbackend: reflex run --backend-only --env prod (Granian, 1 worker, disk state manager)"
+        f"\nfloor:   bare python-socketio AsyncServer on {args.floor_server}, 1 worker, one emit to a room"
+        "\nlatency: Redis PUBLISH → the tab's Engine.IO packet read, all tabs × measured messages;"
+        "\n         last-tab med = median over messages of the slowest tab; cpu/msg = publish → last tab;"
+        "\n         payload B = socket.io packet bytes per tab (floor padded to Postboard's, per message);"
+        "\n         others = cores kept busy by processes outside this benchmark during the messages\n"
+    )
+    head = _line([name for name, _ in _COLUMNS])
+    print(head, "-" * len(head), *(_line(_cells(r)) for r in rows), "", sep="\n")
+    for n, ratio in p99_ratios(rows).items():
+        print(f"N={n}: postboard p99 / floor p99 = {ratio:.2f}")
+    if any(r.others_cores > _BUSY_MACHINE for r in rows):
+        print(f"warning: other processes kept over {_BUSY_MACHINE} cores busy in some runs; rerun on a quiet machine")
+
+
+def p99_ratios(rows: Sequence[Row]) -> dict[int, float]:
+    """Return postboard p99 / floor p99 per tab count."""
+    by_key = {(r.tabs, r.mode): r for r in rows}
+    return {
+        n: by_key[(n, "postboard")].p99_ms / by_key[(n, "floor")].p99_ms
+        for n in sorted({r.tabs for r in rows})
+        if (n, "postboard") in by_key and (n, "floor") in by_key
+    }
+
+
+def write_json(path: Path, rows: Sequence[Row], args: argparse.Namespace) -> None:
+    """Write the rows and the run's settings as JSON."""
+    data: dict[str, Any] = {
+        "backend": "reflex run --backend-only --env prod (granian, 1 worker)",
+        "floor_server": args.floor_server,
+        "cpus": os.cpu_count(),
+        "messages": args.messages,
+        "spacing_s": args.spacing,
+        "rows": [asdict(r) for r in rows],
+        "p99_ratio": {str(n): ratio for n, ratio in p99_ratios(rows).items()},
+    }
+    path.write_text(json.dumps(data, indent=2) + "\n")

@@ -8,10 +8,14 @@ from postboard.web.live_hub import hub
 from postboard.web.monitor_hub import monitor
 from postboard.web.pages.auth import AuthFormState, login_page, register_page
 from postboard.web.pages.dashboard import FeedState, dashboard_page
+from postboard.web.pages.event_sources import event_sources_page
+from postboard.web.pages.event_sources_state import SourcesState
 from postboard.web.pages.mailbox import MailboxState, mailbox_page
 from postboard.web.pages.notifications import InboxState, notifications_page
 from postboard.web.pages.post import PostState, post_page
 from postboard.web.pages.queues import QueuesState, queues_page
+from postboard.web.pages.templates import templates_page
+from postboard.web.pages.templates_state import TemplatesState
 from postboard.web.pages.users import UsersState, users_page
 from postboard.web.state import AppState
 
@@ -72,4 +76,16 @@ app.add_page(
     route=routes.QUEUES,
     title="Queues · Postboard",
     on_load=[AppState.require_admin, QueuesState.load],
+)
+app.add_page(
+    event_sources_page,
+    route=routes.EVENT_SOURCES,
+    title="Event sources · Postboard",
+    on_load=[AppState.require_admin, SourcesState.load],
+)
+app.add_page(
+    templates_page,
+    route=routes.TEMPLATES,
+    title="Templates · Postboard",
+    on_load=[AppState.require_admin, TemplatesState.load],
 )

@@ -8,8 +8,20 @@ MAILBOX = "/mailbox"
 USERS = "/users"
 QUEUES = "/queues"
 POST = "/posts/[post_id]"
+EVENT_SOURCES = "/event-sources"
+TEMPLATES = "/templates"
+RULES = "/rules"
+TEST_EVENT = "/test-event"
+DELIVERIES = "/deliveries"
+TOKENS = "/tokens"
+SMSBOX = "/smsbox"
 
 
 def post(post_id: int | str) -> str:
     """Return the route of one post."""
     return f"/posts/{post_id}"
+
+
+def deliveries_of(event_id: str) -> str:
+    """Return the delivery log filtered to one event."""
+    return f"{DELIVERIES}?event={event_id}"

@@ -3,6 +3,7 @@
 import reflex as rx
 
 from postboard.web import routes
+from postboard.web.components.platform import PLATFORM_PAGES
 from postboard.web.state import AppState, unread_badge
 
 
@@ -40,6 +41,31 @@ def notifications_control() -> rx.Component:
     )
 
 
+def platform_menu() -> rx.Component:
+    """The admin's "Platform" menu: every notification-platform page in one place."""
+    return rx.menu.root(
+        rx.menu.trigger(
+            rx.button(
+                "Platform",
+                rx.icon("chevron-down", size=14),
+                variant="ghost",
+                color_scheme="gray",
+                size="2",
+                style={"fontWeight": 500, "color": "var(--gray-12)"},
+            ),
+        ),
+        rx.menu.content(
+            *(
+                rx.menu.item(
+                    rx.hstack(rx.icon(icon, size=14), label, spacing="2", align="center"),
+                    on_click=rx.redirect(route),
+                )
+                for label, route, icon in PLATFORM_PAGES
+            ),
+        ),
+    )
+
+
 def header() -> rx.Component:
     """Top bar: brand, navigation, notifications, account."""
     return rx.box(
@@ -62,6 +88,7 @@ def header() -> rx.Component:
                     rx.cond(AppState.is_admin, _nav_link("Mailbox", routes.MAILBOX)),
                     rx.cond(AppState.is_admin, _nav_link("Users", routes.USERS)),
                     rx.cond(AppState.is_admin, _nav_link("Queues", routes.QUEUES)),
+                    rx.cond(AppState.is_admin, platform_menu()),
                     spacing="5",
                     padding_left="1.5em",
                     display=["none", "none", "flex"],
@@ -111,13 +138,14 @@ def header() -> rx.Component:
     )
 
 
-def page(*children: rx.Component, title: str) -> rx.Component:
+def page(*children: rx.Component, title: str, subnav: rx.Component | None = None) -> rx.Component:
     """A signed-in page: header, then a centred column; blank until the user is known."""
     return rx.box(
         header(),
         rx.cond(
             AppState.signed_in,
             rx.box(
+                subnav if subnav is not None else rx.fragment(),
                 rx.heading(title, size="7", margin_bottom="0.8em"),
                 *children,
                 max_width="72rem",

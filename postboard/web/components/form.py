@@ -1,0 +1,53 @@
+"""Form pieces the admin pages share: labelled fields, and reading what people typed."""
+
+import json
+from typing import Any
+
+import reflex as rx
+from pydantic import ValidationError
+
+from postboard.web.components.layout import field_error
+
+
+def labelled(
+    label: str,
+    control: rx.Component,
+    *,
+    html_for: str,
+    error: rx.Var[str] | None = None,
+    hint: rx.Var[str] | str | None = None,
+) -> rx.Component:
+    """A label above its control, then a hint and the field's inline error."""
+    parts = [rx.el.label(label, html_for=html_for, style={"fontWeight": 500, "fontSize": "14px"}), control]
+    if hint is not None:
+        parts.append(rx.text(hint, size="1", color_scheme="gray"))
+    if error is not None:
+        parts.append(field_error(error))
+    return rx.vstack(*parts, spacing="1", width="100%", align="stretch")
+
+
+def json_object(text: str) -> dict[str, Any] | None:
+    """Read a JSON object typed in a textarea; blank is None; ValueError says what is wrong."""
+    if not text.strip():
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    if not isinstance(value, dict):
+        raise ValueError('must be a JSON object, such as {"order_id": 42}')
+    return value
+
+
+def pretty(value: Any) -> str:
+    """JSON as people read it in a textarea."""
+    return "" if value is None else json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def input_errors(exc: ValidationError) -> dict[str, str]:
+    """Pydantic's complaints about submitted input, as field → message."""
+    errors: dict[str, str] = {}
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else "form"
+        errors.setdefault(field, str(error["msg"]).removeprefix("Value error, "))
+    return errors

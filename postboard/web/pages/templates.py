@@ -1,0 +1,241 @@
+"""Templates at /templates (admins): a message per channel, previewed live against a sample payload."""
+
+import reflex as rx
+
+from postboard.deliveries.models import Channel
+from postboard.web import routes
+from postboard.web.components.form import labelled
+from postboard.web.components.layout import field_error, page
+from postboard.web.components.platform import channel_badge, confirm, empty_state, platform_tabs
+from postboard.web.pages.templates_state import TemplateRow, TemplatesState
+
+MONO = {"fontFamily": "var(--code-font-family)", "fontSize": "13px"}
+
+
+def _error(field: str) -> rx.Var[str]:
+    return TemplatesState.errors.get(field, "").to(str)
+
+
+def _channel_select() -> rx.Component:
+    return rx.select.root(
+        rx.select.trigger(id="channel", width="100%"),
+        rx.select.content(*(rx.select.item(c.label, value=c.value) for c in Channel)),
+        value=TemplatesState.channel,
+        on_change=TemplatesState.set_channel,
+    )
+
+
+def _variables() -> rx.Component:
+    return rx.hstack(
+        rx.text("Variables used:", size="1", color_scheme="gray"),
+        rx.cond(
+            TemplatesState.used.length() > 0,
+            rx.foreach(
+                TemplatesState.used,
+                lambda v: rx.badge(
+                    rx.code(v, variant="ghost", size="1"),
+                    color_scheme=rx.cond(TemplatesState.missing.contains(v), "red", "gray"),
+                    title=rx.cond(TemplatesState.missing.contains(v), "not in the sample payload", ""),
+                ),
+            ),
+            rx.text("none yet: write {{ order_id }} to use a payload field", size="1", color_scheme="gray"),
+        ),
+        wrap="wrap",
+        spacing="1",
+        align="center",
+        data_testid="template-variables",
+    )
+
+
+def _editor_fields() -> rx.Component:
+    return rx.vstack(
+        labelled(
+            "Name",
+            rx.input(id="template-name", value=TemplatesState.name, on_change=TemplatesState.set_name),
+            html_for="template-name",
+            error=_error("name"),
+        ),
+        labelled("Channel", _channel_select(), html_for="channel", error=_error("channel")),
+        labelled(
+            "Subject",
+            rx.input(
+                id="subject",
+                value=TemplatesState.subject,
+                on_change=TemplatesState.set_subject,
+                disabled=~TemplatesState.subject_allowed,
+                placeholder=rx.cond(TemplatesState.subject_allowed, "Order {{ order_id }} confirmed", "—"),
+            ),
+            html_for="subject",
+            hint=TemplatesState.subject_hint,
+            error=_error("subject"),
+        ),
+        labelled(
+            "Body",
+            rx.text_area(
+                id="body",
+                value=TemplatesState.body,
+                on_change=TemplatesState.set_body,
+                rows="10",
+                spell_check=False,
+                placeholder="Hello {{ customer_name }}, your order of {{ total }} is confirmed.",
+                style=MONO,
+            ),
+            html_for="body",
+            error=_error("body"),
+        ),
+        _variables(),
+        spacing="3",
+        width="100%",
+    )
+
+
+def _preview_panel() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.el.label("Sample payload", html_for="sample", style={"fontWeight": 500, "fontSize": "14px"}),
+            rx.select(
+                TemplatesState.source_names,
+                value=TemplatesState.sample_source,
+                on_change=TemplatesState.choose_sample,
+                placeholder="from event source…",
+                size="1",
+                aria_label="Sample from event source",
+            ),
+            justify="between",
+            align="center",
+            width="100%",
+        ),
+        rx.text_area(
+            id="sample",
+            value=TemplatesState.sample_text,
+            on_change=TemplatesState.set_sample_text,
+            rows="9",
+            spell_check=False,
+            width="100%",
+            style=MONO,
+        ),
+        field_error(TemplatesState.sample_error),
+        rx.text("Preview", weight="medium", size="2", margin_top="0.5em"),
+        rx.cond(
+            TemplatesState.problem != "",
+            rx.callout.root(
+                rx.callout.icon(rx.icon("triangle-alert", size=16)),
+                rx.callout.text(TemplatesState.problem),
+                rx.cond(
+                    TemplatesState.problem_quote != "",
+                    rx.code(TemplatesState.problem_quote, size="1", color_scheme="red", style={"whiteSpace": "pre"}),
+                ),
+                color_scheme="red",
+                size="1",
+                role="alert",
+                width="100%",
+                data_testid="template-problem",
+            ),
+            rx.box(
+                rx.cond(
+                    TemplatesState.preview_subject != "",
+                    rx.text(TemplatesState.preview_subject, weight="bold", size="3", margin_bottom="0.5em"),
+                ),
+                rx.cond(
+                    TemplatesState.preview_body != "",
+                    rx.text(TemplatesState.preview_body, size="2", white_space="pre-wrap"),
+                    rx.text("The rendered message shows here as you type.", size="2", color_scheme="gray"),
+                ),
+                padding="1em",
+                border=f"1px solid {rx.color('gray', 5)}",
+                border_radius="8px",
+                background=rx.color("gray", 1),
+                width="100%",
+                min_height="6em",
+                data_testid="template-preview",
+            ),
+        ),
+        spacing="2",
+        width="100%",
+    )
+
+
+def _editor() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading(rx.cond(TemplatesState.edit_id > 0, "Edit template", "New template"), size="4"),
+            rx.grid(
+                _editor_fields(),
+                _preview_panel(),
+                columns=rx.breakpoints(initial="1", md="2"),
+                spacing="5",
+                width="100%",
+            ),
+            field_error(_error("form")),
+            rx.hstack(
+                rx.button("Save template", on_click=TemplatesState.save),
+                rx.button("Cancel", variant="soft", color_scheme="gray", on_click=TemplatesState.cancel),
+                spacing="3",
+            ),
+            spacing="4",
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def _row(t: rx.Var[TemplateRow]) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.text(t.name, weight="medium")),
+        rx.table.cell(channel_badge(t.channel, t.channel_label)),
+        rx.table.cell(rx.text(t.subject, size="2", color_scheme="gray", truncate=True, max_width="24rem")),
+        rx.table.cell(rx.moment(t.updated_at, from_now=True, style={"fontSize": "13px"})),
+        rx.table.cell(
+            rx.hstack(
+                rx.button("Edit", size="1", variant="soft", on_click=TemplatesState.edit(t.id)),
+                confirm(
+                    rx.button("Delete", size="1", variant="soft", color_scheme="red"),
+                    title="Delete template " + t.name + "?",
+                    description="Rules that use it must be changed first.",
+                    action="Delete",
+                    on_confirm=TemplatesState.delete(t.id),
+                ),
+                spacing="2",
+            )
+        ),
+        data_testid="template-row",
+        align="center",
+    )
+
+
+def templates_page() -> rx.Component:
+    """The templates route (admins)."""
+    return page(
+        rx.vstack(
+            rx.hstack(
+                rx.text(
+                    "Messages per channel, filled in from the event payload with {{ field }}.",
+                    size="2",
+                    color_scheme="gray",
+                ),
+                rx.button(rx.icon("plus", size=14), "New template", on_click=TemplatesState.new),
+                justify="between",
+                align="center",
+                width="100%",
+            ),
+            rx.cond(TemplatesState.editing, _editor()),
+            rx.cond(
+                TemplatesState.rows.length() > 0,
+                rx.table.root(
+                    rx.table.header(
+                        rx.table.row(
+                            *(rx.table.column_header_cell(h) for h in ("Name", "Channel", "Subject", "Updated", ""))
+                        )
+                    ),
+                    rx.table.body(rx.foreach(TemplatesState.rows, _row)),
+                    width="100%",
+                    variant="surface",
+                ),
+                empty_state("No templates yet."),
+            ),
+            spacing="4",
+            width="100%",
+        ),
+        title="Templates",
+        subnav=platform_tabs(routes.TEMPLATES),
+    )

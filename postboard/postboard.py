@@ -14,6 +14,8 @@ from postboard.web.pages.mailbox import MailboxState, mailbox_page
 from postboard.web.pages.notifications import InboxState, notifications_page
 from postboard.web.pages.post import PostState, post_page
 from postboard.web.pages.queues import QueuesState, queues_page
+from postboard.web.pages.rules import rules_page
+from postboard.web.pages.rules_state import RulesState
 from postboard.web.pages.templates import templates_page
 from postboard.web.pages.templates_state import TemplatesState
 from postboard.web.pages.users import UsersState, users_page
@@ -88,4 +90,10 @@ app.add_page(
     route=routes.TEMPLATES,
     title="Templates · Postboard",
     on_load=[AppState.require_admin, TemplatesState.load],
+)
+app.add_page(
+    rules_page,
+    route=routes.RULES,
+    title="Rules · Postboard",
+    on_load=[AppState.require_admin, RulesState.load],
 )

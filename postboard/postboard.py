@@ -8,6 +8,8 @@ from postboard.web.live_hub import hub
 from postboard.web.monitor_hub import monitor
 from postboard.web.pages.auth import AuthFormState, login_page, register_page
 from postboard.web.pages.dashboard import FeedState, dashboard_page
+from postboard.web.pages.deliveries import deliveries_page
+from postboard.web.pages.deliveries_state import DeliveriesState
 from postboard.web.pages.event_sources import event_sources_page
 from postboard.web.pages.event_sources_state import SourcesState
 from postboard.web.pages.mailbox import MailboxState, mailbox_page
@@ -16,8 +18,10 @@ from postboard.web.pages.post import PostState, post_page
 from postboard.web.pages.queues import QueuesState, queues_page
 from postboard.web.pages.rules import rules_page
 from postboard.web.pages.rules_state import RulesState
+from postboard.web.pages.smsbox import SmsBoxState, smsbox_page
 from postboard.web.pages.templates import templates_page
 from postboard.web.pages.templates_state import TemplatesState
+from postboard.web.pages.tokens import TokensState, tokens_page
 from postboard.web.pages.users import UsersState, users_page
 from postboard.web.state import AppState
 
@@ -96,4 +100,22 @@ app.add_page(
     route=routes.RULES,
     title="Rules · Postboard",
     on_load=[AppState.require_admin, RulesState.load],
+)
+app.add_page(
+    deliveries_page,
+    route=routes.DELIVERIES,
+    title="Deliveries · Postboard",
+    on_load=[AppState.require_admin, DeliveriesState.load],
+)
+app.add_page(
+    tokens_page,
+    route=routes.TOKENS,
+    title="API tokens · Postboard",
+    on_load=[AppState.require_admin, TokensState.load],
+)
+app.add_page(
+    smsbox_page,
+    route=routes.SMSBOX,
+    title="SMS box · Postboard",
+    on_load=[AppState.require_admin, SmsBoxState.load],
 )

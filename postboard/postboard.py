@@ -12,6 +12,8 @@ from postboard.web.pages.deliveries import deliveries_page
 from postboard.web.pages.deliveries_state import DeliveriesState
 from postboard.web.pages.event_sources import event_sources_page
 from postboard.web.pages.event_sources_state import SourcesState
+from postboard.web.pages.event_tester import event_tester_page
+from postboard.web.pages.event_tester_state import EventTesterState
 from postboard.web.pages.mailbox import MailboxState, mailbox_page
 from postboard.web.pages.notifications import InboxState, notifications_page
 from postboard.web.pages.post import PostState, post_page
@@ -100,6 +102,12 @@ app.add_page(
     route=routes.RULES,
     title="Rules · Postboard",
     on_load=[AppState.require_admin, RulesState.load],
+)
+app.add_page(
+    event_tester_page,
+    route=routes.TEST_EVENT,
+    title="Test event · Postboard",
+    on_load=[AppState.require_admin, EventTesterState.load],
 )
 app.add_page(
     deliveries_page,

@@ -140,6 +140,22 @@ def _secret_callout() -> rx.Component:
     )
 
 
+def _scope_box(scope: Scope) -> rx.Component:
+    return rx.el.label(
+        rx.hstack(
+            rx.checkbox(
+                checked=TokensState.scopes.contains(scope.value),
+                on_change=lambda checked: TokensState.toggle_scope(scope.value, checked),
+                aria_label=scope.value,
+            ),
+            rx.code(scope.value, variant="ghost"),
+            rx.text(SCOPE_HINTS[scope], size="2", color_scheme="gray"),
+            spacing="2",
+            align="center",
+        ),
+    )
+
+
 def _create_form() -> rx.Component:
     return rx.card(
         rx.form(
@@ -153,21 +169,7 @@ def _create_form() -> rx.Component:
                     error=TokensState.errors.get("name", "").to(str),
                 ),
                 rx.text("Scopes", weight="medium", size="2"),
-                *(
-                    rx.el.label(
-                        rx.hstack(
-                            rx.checkbox(
-                                checked=TokensState.scopes.contains(scope.value),
-                                on_change=lambda checked, s=scope.value: TokensState.toggle_scope(s, checked),
-                            ),
-                            rx.code(scope.value, variant="ghost"),
-                            rx.text(SCOPE_HINTS[scope], size="2", color_scheme="gray"),
-                            spacing="2",
-                            align="center",
-                        ),
-                    )
-                    for scope in Scope
-                ),
+                *(_scope_box(scope) for scope in Scope),
                 field_error(TokensState.errors.get("scopes", "").to(str)),
                 rx.button(rx.icon("plus", size=14), "Create token", type="submit"),
                 spacing="2",

@@ -25,6 +25,8 @@ async def relay_outbox() -> int:
 
 @notifications_broker.on_event(TaskiqEvents.WORKER_STARTUP)
 async def _relay_at_start(state: TaskiqState) -> None:
+    # Also when Redis comes back: posts published during the outage go out now, not at the next tick.
+    notifications_broker.on_recovered = relay_outbox
     try:
         await relay_outbox()
     except Exception:

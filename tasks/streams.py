@@ -3,11 +3,11 @@
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import LockError
+from redis.exceptions import LockError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from taskiq import AckableMessage
 from taskiq_redis import RedisStreamBroker
@@ -25,21 +25,42 @@ class StreamBroker(RedisStreamBroker):
     Upstream also lets a Redis connection error end `listen`, which stops the worker.
     """
 
+    # Called (in the background) when Redis answers again after an outage: the outbox relay.
+    on_recovered: Callable[[], Awaitable[object]] | None = None
+
     async def listen(self) -> AsyncGenerator[AckableMessage, None]:
         """Yield new jobs, then jobs idle longer than `idle_timeout`; wait out Redis outages."""
         backoff = 0.5
+        down = False
         async with Redis(connection_pool=self.connection_pool) as redis:
             while True:
                 try:
                     batch = [*await self._read_new(redis), *await self._reclaim(redis)]
+                except ResponseError as exc:
+                    if "NOGROUP" not in str(exc):
+                        raise
+                    # Redis came back empty (no persistence): make the stream and group again.
+                    log.warning("queue %s: consumer group missing; creating it", self.queue_name)
+                    await self._declare_consumer_group()
+                    continue
                 except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
                     log.warning("queue %s: Redis unreachable (%s); retrying in %.1f s", self.queue_name, exc, backoff)
+                    down = True
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
                     continue
-                backoff = 0.5
+                if down and self.on_recovered is not None:
+                    log.info("queue %s: Redis is back", self.queue_name)
+                    self._recovery = asyncio.create_task(self._recovered())
+                backoff, down = 0.5, False
                 for message in batch:
                     yield message
+
+    async def _recovered(self) -> None:
+        try:
+            await self.on_recovered()  # type: ignore[misc]
+        except Exception:
+            log.exception("queue %s: recovery hook failed", self.queue_name)
 
     async def _read_new(self, redis: Redis) -> list[AckableMessage]:
         fetched = await redis.xreadgroup(

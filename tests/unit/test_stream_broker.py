@@ -2,12 +2,16 @@
 
 import asyncio
 import os
+import subprocess
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
 
+from postboard.dev.services import free_port, redis_command
 from tasks.streams import StreamBroker
+from tests.support import stop
 
 STREAM, GROUP = "test-stream", "test-group"
 
@@ -87,3 +91,32 @@ async def test_listen_waits_for_redis_instead_of_ending() -> None:
     with pytest.raises(TimeoutError):
         await asyncio.wait_for(anext(listening), timeout=1.5)
     await listening.aclose()
+
+
+def _start_redis(port: int, data_dir: Path) -> subprocess.Popen[bytes]:
+    cmd = redis_command(port=port, data_dir=data_dir)
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+async def test_redis_coming_back_runs_the_recovery_hook(tmp_path: Path) -> None:
+    port = free_port()
+    broker = _broker(f"redis://127.0.0.1:{port}/0", "alive")
+    recovered = asyncio.Event()
+
+    async def hook() -> None:
+        recovered.set()
+
+    broker.on_recovered = hook
+    listening = broker.listen()
+    reading = asyncio.ensure_future(anext(listening))
+    await asyncio.sleep(1.0)
+    assert not recovered.is_set()
+    # An empty Redis: the consumer group must be made again too.
+    server = await asyncio.to_thread(_start_redis, port, tmp_path)
+    try:
+        await asyncio.wait_for(recovered.wait(), timeout=15)
+    finally:
+        stop(server)
+    assert recovered.is_set()
+    assert not reading.done(), "listen must keep going after the outage"
+    reading.cancel()

@@ -56,6 +56,8 @@ class Condition(BaseModel):
     @model_validator(mode="after")
     def _value_fits_op(self) -> "Condition":
         value = self.value.isoformat() if isinstance(self.value, date) else self.value
+        if not finite_json(value):
+            raise ValueError("NaN and Infinity are not values a payload can hold")
         if self.op is Operator.EXISTS:
             if value is not None and not isinstance(value, bool):
                 raise ValueError("'exists' takes no value, or true/false for exists/does not exist")
@@ -106,6 +108,17 @@ def evaluate(conditions: Conditions, payload: Mapping[str, Any]) -> Verdict:
     results = [check.matched for check in checks]
     matched = not checks or (all(results) if conditions.mode == "all" else any(results))
     return Verdict(matched=matched, checks=checks)
+
+
+def finite_json(value: Any) -> bool:
+    """Whether a JSON value holds no NaN or infinity, however deep."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list):
+        return all(finite_json(v) for v in value)
+    if isinstance(value, dict):
+        return all(finite_json(v) for v in value.values())
+    return True
 
 
 def _check(condition: Condition, payload: Any) -> Check:

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from postboard.deliveries.models import Channel, Delivery, DeliveryStatus
 from postboard.errors import PostboardError
-from postboard.events.conditions import Check, Conditions, evaluate
+from postboard.events.conditions import Check, Conditions, evaluate, finite_json
 from postboard.events.models import Event, EventSource, RecipientKind, Rule, Template
 from postboard.events.schemas import payload_errors
 from postboard.events.service import get_source
@@ -180,6 +180,8 @@ def simulate(session: Session, *, source_name: str, payload: Any, settings: Sett
 def _check_payload(source: EventSource, payload: Any) -> None:
     if not isinstance(payload, dict):
         raise EventRejected(["the payload must be a JSON object"])
+    if not finite_json(payload):
+        raise EventRejected(["NaN and Infinity are not JSON numbers"])
     if errors := payload_errors(source.payload_schema, payload):
         raise EventRejected(errors)
 

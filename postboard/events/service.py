@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, Field
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
@@ -51,8 +52,8 @@ class RuleIn(BaseModel):
     """What a person submits for a rule."""
 
     name: str = Field(min_length=1, max_length=100)
-    source_id: int
-    template_id: int
+    source_id: int = Field(ge=1, le=2**63 - 1)
+    template_id: int = Field(ge=1, le=2**63 - 1)
     recipient_kind: RecipientKind
     recipient_value: str = Field(default="", max_length=500)
     secret: str = Field(default="", max_length=200)
@@ -118,9 +119,9 @@ def delete_source(session: Session, *, source_id: int) -> None:
     source = get_source(session, source_id=source_id)
     if source.builtin:
         raise ValidationFailed({"name": "built-in event sources cannot be deleted; switch their rules off"})
-    for rule in session.exec(select(Rule).where(Rule.source_id == source_id)).all():
-        session.delete(rule)
-    session.delete(source)
+    # Core statements: ORM deletes of rows the database cascade already removed warn and fail.
+    session.execute(delete(Rule).where(col(Rule.source_id) == source_id))
+    session.execute(delete(EventSource).where(col(EventSource.id) == source_id))
     session.commit()
 
 

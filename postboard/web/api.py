@@ -1,7 +1,9 @@
 """The HTTP API mounted into Reflex through `api_transformer`."""
 
+from collections.abc import Mapping
+from typing import Any
+
 from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -13,6 +15,11 @@ from postboard.web.events_api import router as events_router
 from postboard.web.live_hub import hub
 from postboard.web.metrics import render_metrics
 from postboard.web.monitor_hub import monitor
+
+
+def _brief(error: Mapping[str, Any]) -> dict[str, Any]:
+    # The offending input is left out: it may be huge, secret, or not JSON at all (NaN).
+    return {"loc": [str(p) for p in error.get("loc", ())], "msg": str(error.get("msg", "")), "type": error.get("type")}
 
 
 def create_api() -> FastAPI:
@@ -40,7 +47,7 @@ def create_api() -> FastAPI:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         where = ".".join(str(p) for p in first["loc"]) or "request"
         return JSONResponse(
-            {"detail": f"{where}: {first['msg']}", "errors": jsonable_encoder(exc.errors())}, status_code=422
+            {"detail": f"{where}: {first['msg']}", "errors": [_brief(e) for e in exc.errors()]}, status_code=422
         )
 
     @api.get("/api/health", tags=["ops"])

@@ -5,7 +5,7 @@ import logging
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import Session
@@ -37,6 +37,8 @@ MAX_EVENT_BYTES = 64 * 1024
 T = TypeVar("T")
 
 router = APIRouter(prefix="/api")
+# Row ids are 64-bit in the database: a larger number is simply not found.
+MAX_ID = 2**63 - 1
 
 
 class EventIn(BaseModel):
@@ -90,6 +92,11 @@ EVENT_BODY = {
 }
 
 
+def _no_constant(name: str) -> None:
+    # Python's json reads NaN and Infinity; JSON has neither, and receivers choke on them.
+    raise ValueError(f"{name} is not JSON")
+
+
 async def _read_event(request: Request) -> EventIn:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_EVENT_BYTES:
@@ -100,7 +107,9 @@ async def _read_event(request: Request) -> EventIn:
         if len(body) > MAX_EVENT_BYTES:
             raise HTTPException(413, f"the body is over {MAX_EVENT_BYTES // 1024} KiB")
     try:
-        data = json.loads(body)
+        data = json.loads(body, parse_constant=_no_constant)
+    except RecursionError:
+        raise HTTPException(422, "the body is nested too deeply") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise HTTPException(422, f"the body is not valid JSON: {exc}") from None
     try:
@@ -126,6 +135,8 @@ async def post_event(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> EventAccepted:
     """Fire an event: matching rules plan deliveries, which are queued; 202 with the event id."""
+    if idempotency_key is not None and not idempotency_key.strip():
+        raise HTTPException(422, "Idempotency-Key is empty: send a key, or no header")
     if (wait := await check_rate(token.id or 0)) is not None:
         raise HTTPException(429, "too many events for this token; slow down", {"Retry-After": str(wait)})
     data = await _read_event(request)
@@ -196,21 +207,21 @@ def create_source(data: service.SourceIn, token: Admin) -> SourceOut:
 
 
 @router.get("/event-sources/{source_id}", response_model=SourceOut, tags=["event sources"])
-def read_source(source_id: int, token: Admin) -> SourceOut:
+def read_source(source_id: Annotated[int, Path(ge=1, le=MAX_ID)], token: Admin) -> SourceOut:
     """One event source."""
     with session_scope() as session:
         return SourceOut.model_validate(service.get_source(session, source_id=source_id), from_attributes=True)
 
 
 @router.put("/event-sources/{source_id}", response_model=SourceOut, tags=["event sources"])
-def update_source(source_id: int, data: service.SourceIn, token: Admin) -> SourceOut:
+def update_source(source_id: Annotated[int, Path(ge=1, le=MAX_ID)], data: service.SourceIn, token: Admin) -> SourceOut:
     """Change an event source."""
     with session_scope() as session:
         return SourceOut.model_validate(service.save_source(session, data, source_id=source_id), from_attributes=True)
 
 
 @router.delete("/event-sources/{source_id}", status_code=204, tags=["event sources"])
-def remove_source(source_id: int, token: Admin) -> None:
+def remove_source(source_id: Annotated[int, Path(ge=1, le=MAX_ID)], token: Admin) -> None:
     """Delete an event source and its rules."""
     with session_scope() as session:
         service.delete_source(session, source_id=source_id)
@@ -231,14 +242,16 @@ def create_template(data: service.TemplateIn, token: Admin) -> TemplateOut:
 
 
 @router.get("/templates/{template_id}", response_model=TemplateOut, tags=["templates"])
-def read_template(template_id: int, token: Admin) -> TemplateOut:
+def read_template(template_id: Annotated[int, Path(ge=1, le=MAX_ID)], token: Admin) -> TemplateOut:
     """One template."""
     with session_scope() as session:
         return TemplateOut.model_validate(service.get_template(session, template_id=template_id), from_attributes=True)
 
 
 @router.put("/templates/{template_id}", response_model=TemplateOut, tags=["templates"])
-def update_template(template_id: int, data: service.TemplateIn, token: Admin) -> TemplateOut:
+def update_template(
+    template_id: Annotated[int, Path(ge=1, le=MAX_ID)], data: service.TemplateIn, token: Admin
+) -> TemplateOut:
     """Change a template."""
     with session_scope() as session:
         saved = service.save_template(session, data, template_id=template_id)
@@ -246,14 +259,14 @@ def update_template(template_id: int, data: service.TemplateIn, token: Admin) ->
 
 
 @router.delete("/templates/{template_id}", status_code=204, tags=["templates"])
-def remove_template(template_id: int, token: Admin) -> None:
+def remove_template(template_id: Annotated[int, Path(ge=1, le=MAX_ID)], token: Admin) -> None:
     """Delete a template no rule uses."""
     with session_scope() as session:
         service.delete_template(session, template_id=template_id)
 
 
 @router.get("/rules", response_model=list[RuleOut], tags=["rules"])
-def get_rules(token: Admin, source_id: int | None = None) -> list[RuleOut]:
+def get_rules(token: Admin, source_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None) -> list[RuleOut]:
     """Every rule, or those of one event source."""
     with session_scope() as session:
         return [
@@ -269,21 +282,21 @@ def create_rule(data: service.RuleIn, token: Admin) -> RuleOut:
 
 
 @router.get("/rules/{rule_id}", response_model=RuleOut, tags=["rules"])
-def read_rule(rule_id: int, token: Admin) -> RuleOut:
+def read_rule(rule_id: Annotated[int, Path(ge=1, le=MAX_ID)], token: Admin) -> RuleOut:
     """One rule."""
     with session_scope() as session:
         return RuleOut.model_validate(service.get_rule(session, rule_id=rule_id), from_attributes=True)
 
 
 @router.put("/rules/{rule_id}", response_model=RuleOut, tags=["rules"])
-def update_rule(rule_id: int, data: service.RuleIn, token: Admin) -> RuleOut:
+def update_rule(rule_id: Annotated[int, Path(ge=1, le=MAX_ID)], data: service.RuleIn, token: Admin) -> RuleOut:
     """Change a rule (switch it off with `active: false`)."""
     with session_scope() as session:
         return RuleOut.model_validate(service.save_rule(session, data, rule_id=rule_id), from_attributes=True)
 
 
 @router.delete("/rules/{rule_id}", status_code=204, tags=["rules"])
-def remove_rule(rule_id: int, token: Admin) -> None:
+def remove_rule(rule_id: Annotated[int, Path(ge=1, le=MAX_ID)], token: Admin) -> None:
     """Delete a rule."""
     with session_scope() as session:
         service.delete_rule(session, rule_id=rule_id)
@@ -307,7 +320,7 @@ def get_deliveries(
 
 
 @router.get("/deliveries/{delivery_id}", response_model=DeliveryOut, tags=["deliveries"])
-def read_delivery(delivery_id: int, token: Admin) -> DeliveryOut:
+def read_delivery(delivery_id: Annotated[int, Path(ge=1, le=MAX_ID)], token: Admin) -> DeliveryOut:
     """One delivery with its rendered content and every attempt."""
     with session_scope() as session:
         detail = get_detail(session, delivery_id=delivery_id)
@@ -315,7 +328,7 @@ def read_delivery(delivery_id: int, token: Admin) -> DeliveryOut:
 
 
 @router.post("/deliveries/{delivery_id}/retry", status_code=202, response_model=DeliveryOut, tags=["deliveries"])
-async def retry(delivery_id: int, token: Admin) -> DeliveryOut:
+async def retry(delivery_id: Annotated[int, Path(ge=1, le=MAX_ID)], token: Admin) -> DeliveryOut:
     """Send a failed or retrying delivery again now."""
     delivery = await _db(lambda session: retry_delivery(session, delivery_id=delivery_id))
     from tasks.events import kick_delivery

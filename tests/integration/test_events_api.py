@@ -298,6 +298,21 @@ async def test_ids_beyond_64_bits_are_not_a_server_error(
     assert answer.status_code < 500
 
 
+@pytest.mark.xfail(
+    raises=OverflowError,
+    strict=True,
+    reason="save_rule looks the recipient user up with int(recipient_value): past 2**63-1 SQLite raises, a 500",
+)
+async def test_user_recipient_beyond_64_bits_is_422(api: httpx.AsyncClient, admin: dict[str, str]) -> None:
+    name = unique("huge")
+    source_id = (await api.post("/api/event-sources", json={"name": name}, headers=admin)).json()["id"]
+    template = {"name": unique("huge template"), "channel": "in_app", "subject": "s", "body": "b"}
+    template_id = (await api.post("/api/templates", json=template, headers=admin)).json()["id"]
+    rule = {"name": "r", "source_id": source_id, "template_id": template_id, "recipient_kind": "user"}
+    answer = await api.post("/api/rules", json={**rule, "recipient_value": str(2**64)}, headers=admin)
+    assert_error(answer, 422, "user")
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body"),
     [

@@ -208,7 +208,7 @@ def _recipient_error(session: Session, channel: Channel, kind: RecipientKind, va
         return "name the payload field that holds the address, e.g. customer_email"
     if kind is RecipientKind.ROLE and value not in {r.value for r in Role}:
         return f"role must be one of {', '.join(r.value for r in Role)}"
-    if kind is RecipientKind.USER and (not value.isdigit() or session.get(User, int(value)) is None):
+    if kind is RecipientKind.USER and (not value.isdigit() or len(value) > 18 or session.get(User, int(value)) is None):
         return f"no user with id {value!r}"
     if kind is RecipientKind.URL and channel is Channel.WEBHOOK and not value.startswith(("http://", "https://")):
         return "a webhook needs an http(s) URL"

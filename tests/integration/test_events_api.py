@@ -298,11 +298,6 @@ async def test_ids_beyond_64_bits_are_not_a_server_error(
     assert answer.status_code < 500
 
 
-@pytest.mark.xfail(
-    raises=OverflowError,
-    strict=True,
-    reason="save_rule looks the recipient user up with int(recipient_value): past 2**63-1 SQLite raises, a 500",
-)
 async def test_user_recipient_beyond_64_bits_is_422(api: httpx.AsyncClient, admin: dict[str, str]) -> None:
     name = unique("huge")
     source_id = (await api.post("/api/event-sources", json={"name": name}, headers=admin)).json()["id"]

@@ -2,6 +2,7 @@
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,14 @@ SAMPLE = {"order_id": 1042, "customer_name": "Grace", "customer_email": "grace@e
 SUBJECT = "Order 1042 confirmed"
 
 
+@pytest.fixture(autouse=True)
+def patient_expect() -> Iterator[None]:
+    """Every step waits on a server round trip: allow for a loaded 2-core machine."""
+    expect.set_options(timeout=15_000)
+    yield
+    expect.set_options(timeout=5_000)
+
+
 @pytest.fixture(scope="module")
 def admin(app: App) -> str:
     """An admin made with the CLI."""
@@ -42,8 +51,10 @@ def shot(page: Page, name: str) -> None:
 
 def choose(page: Page, label: str, option: str) -> None:
     """Pick an option of a select found by its label."""
-    page.get_by_label(label, exact=True).click()
+    trigger = page.get_by_label(label, exact=True)
+    trigger.click()
     page.get_by_role("option", name=option, exact=True).click()
+    expect(trigger).to_contain_text(option)
 
 
 def create_source(page: Page, url: str) -> None:

@@ -7,6 +7,7 @@ import reflex as rx
 from pydantic import ValidationError
 
 from postboard.events.conditions import Condition, Conditions, Operator
+from postboard.web.components.platform import select_content
 
 ConditionRow = dict[str, str]
 VALUE_HINTS = {
@@ -94,7 +95,7 @@ def _row(
             ),
             rx.select.root(
                 rx.select.trigger(aria_label="Condition " + number + " operator", width="8.5rem"),
-                rx.select.content(*(rx.select.item(op.label, value=op.value) for op in Operator)),
+                select_content(*(rx.select.item(op.label, value=op.value) for op in Operator)),
                 value=row["op"],
                 on_change=lambda v: on_change(index, "op", v),
             ),

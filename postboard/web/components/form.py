@@ -49,5 +49,6 @@ def input_errors(exc: ValidationError) -> dict[str, str]:
     errors: dict[str, str] = {}
     for error in exc.errors():
         field = str(error["loc"][0]) if error["loc"] else "form"
-        errors.setdefault(field, str(error["msg"]).removeprefix("Value error, "))
+        empty = error["type"] == "string_too_short" and error.get("ctx", {}).get("min_length") == 1
+        errors.setdefault(field, "required" if empty else str(error["msg"]).removeprefix("Value error, "))
     return errors

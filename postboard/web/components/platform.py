@@ -89,3 +89,19 @@ def empty_state(text: str, icon: str = "inbox") -> rx.Component:
         width="100%",
         variant="surface",
     )
+
+
+def open_button(label: rx.Var[str] | rx.Component, on_click: Any) -> rx.Component:
+    """A row's text that opens it: a button, since following a "#" link would rerun the page's load."""
+    return rx.button(
+        label,
+        variant="ghost",
+        size="1",
+        on_click=on_click,
+        style={"textAlign": "left", "justifyContent": "flex-start", "height": "auto", "whiteSpace": "normal"},
+    )
+
+
+def select_content(*items: rx.Component) -> rx.Component:
+    """A select's options, opened below the trigger (item-aligned options move under the pointer as they open)."""
+    return rx.select.content(*items, position="popper")

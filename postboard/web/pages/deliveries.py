@@ -5,7 +5,7 @@ import reflex as rx
 from postboard.deliveries.models import Channel, DeliveryStatus
 from postboard.web import routes
 from postboard.web.components.layout import page
-from postboard.web.components.platform import channel_badge, empty_state, platform_tabs
+from postboard.web.components.platform import channel_badge, empty_state, open_button, platform_tabs, select_content
 from postboard.web.pages.deliveries_state import ALL, PAGE_SIZE, RETRYABLE, AttemptRow, DeliveriesState, DeliveryRow
 
 
@@ -24,7 +24,7 @@ def _filters() -> rx.Component:
     return rx.hstack(
         rx.select.root(
             rx.select.trigger(aria_label="Status", width="9rem"),
-            rx.select.content(
+            select_content(
                 rx.select.item("All statuses", value=ALL),
                 *(rx.select.item(s.value, value=s.value) for s in DeliveryStatus),
             ),
@@ -33,7 +33,7 @@ def _filters() -> rx.Component:
         ),
         rx.select.root(
             rx.select.trigger(aria_label="Channel", width="9rem"),
-            rx.select.content(
+            select_content(
                 rx.select.item("All channels", value=ALL),
                 *(rx.select.item(c.label, value=c.value) for c in Channel),
             ),
@@ -74,16 +74,7 @@ def _row(d: rx.Var[DeliveryRow]) -> rx.Component:
         rx.table.cell(rx.text(d.event, size="2")),
         rx.table.cell(channel_badge(d.channel, d.channel_label)),
         rx.table.cell(rx.text(d.recipient, size="2", truncate=True, max_width="16rem")),
-        rx.table.cell(
-            # A button, not a link: following "#" would reload the page and drop the filters.
-            rx.button(
-                d.subject.to(str) | "(no subject)",
-                variant="ghost",
-                size="1",
-                on_click=DeliveriesState.show(d.id),
-                style={"textAlign": "left"},
-            )
-        ),
+        rx.table.cell(open_button(d.subject.to(str) | "(no subject)", DeliveriesState.show(d.id))),
         rx.table.cell(status_badge(d.status)),
         rx.table.cell(d.attempts),
         rx.table.cell(rx.text(d.error, size="1", color_scheme="red", truncate=True, max_width="16rem")),
@@ -171,7 +162,11 @@ def _detail() -> rx.Component:
                 rx.text("Rendered message", weight="medium", size="2"),
                 rx.box(
                     rx.cond(d.subject != "", rx.text(d.subject, weight="bold", size="2", margin_bottom="0.4em")),
-                    rx.text(DeliveriesState.detail_body, size="2", white_space="pre-wrap"),
+                    rx.cond(
+                        DeliveriesState.detail_body != "",
+                        rx.text(DeliveriesState.detail_body, size="2", white_space="pre-wrap"),
+                        rx.text("Nothing was rendered: see the error.", size="2", color_scheme="gray"),
+                    ),
                     padding="0.8em",
                     border=f"1px solid {rx.color('gray', 5)}",
                     border_radius="8px",

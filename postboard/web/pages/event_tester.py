@@ -4,7 +4,7 @@ import reflex as rx
 
 from postboard.web import routes
 from postboard.web.components.layout import field_error, page
-from postboard.web.components.platform import channel_badge, confirm, platform_tabs
+from postboard.web.components.platform import channel_badge, confirm, platform_tabs, select_content
 from postboard.web.pages.event_tester_state import CheckView, EventTesterState, OutcomeView
 
 VERDICT_COLORS = (("sends", "grass"), ("empty", "amber"), ("error", "red"), ("off", "gray"), "gray")
@@ -23,7 +23,7 @@ def _payload_panel() -> rx.Component:
             rx.el.label("Event source", html_for="test-source", style={"fontWeight": 500, "fontSize": "14px"}),
             rx.select.root(
                 rx.select.trigger(id="test-source", width="100%"),
-                rx.select.content(rx.foreach(EventTesterState.sources, lambda s: rx.select.item(s, value=s))),
+                select_content(rx.foreach(EventTesterState.sources, lambda s: rx.select.item(s, value=s))),
                 value=EventTesterState.source,
                 on_change=EventTesterState.choose_source,
             ),

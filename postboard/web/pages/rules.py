@@ -7,7 +7,7 @@ from postboard.web import routes
 from postboard.web.components.condition_builder import condition_builder
 from postboard.web.components.form import labelled
 from postboard.web.components.layout import field_error, page
-from postboard.web.components.platform import channel_badge, confirm, empty_state, platform_tabs
+from postboard.web.components.platform import channel_badge, confirm, empty_state, platform_tabs, select_content
 from postboard.web.pages.rules_state import ROLES, Choice, RuleRow, RulesState
 
 
@@ -20,7 +20,7 @@ def _select(
 ) -> rx.Component:
     return rx.select.root(
         rx.select.trigger(id=id, width="100%", placeholder="Choose…"),
-        rx.select.content(rx.foreach(choices, lambda c: rx.select.item(c.label, value=c.value))),
+        select_content(rx.foreach(choices, lambda c: rx.select.item(c.label, value=c.value))),
         value=value,
         on_change=lambda v: RulesState.set_field(field, v),
         disabled=disabled,
@@ -39,6 +39,7 @@ def _recipient_value() -> rx.Component:
                 value=RulesState.recipient_value,
                 on_change=lambda v: RulesState.set_field("recipient_value", v),
                 aria_label="Role",
+                position="popper",
             ),
         ),
         rx.input(

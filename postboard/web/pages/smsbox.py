@@ -8,7 +8,7 @@ from postboard.channels.smsbox import clear, count_messages, list_messages, read
 from postboard.settings import get_settings
 from postboard.web import routes
 from postboard.web.components.layout import page
-from postboard.web.components.platform import confirm, empty_state, platform_tabs
+from postboard.web.components.platform import confirm, empty_state, open_button, platform_tabs
 from postboard.web.state import AppState
 
 SHOWN = 100
@@ -116,14 +116,7 @@ def _viewer() -> rx.Component:
 def _row(sms: rx.Var[SmsRow]) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.code(sms.recipient, variant="ghost")),
-        rx.table.cell(
-            rx.button(
-                rx.text(sms.body, truncate=True, max_width="32rem"),
-                variant="ghost",
-                size="1",
-                on_click=SmsBoxState.open(sms.key),
-            )
-        ),
+        rx.table.cell(open_button(rx.text(sms.body, truncate=True, max_width="32rem"), SmsBoxState.open(sms.key))),
         rx.table.cell(rx.code(sms.event, variant="ghost", size="1")),
         rx.table.cell(sms.segments),
         rx.table.cell(rx.moment(sms.sent_at, from_now=True, style={"fontSize": "13px"})),

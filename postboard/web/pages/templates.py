@@ -6,7 +6,7 @@ from postboard.deliveries.models import Channel
 from postboard.web import routes
 from postboard.web.components.form import labelled
 from postboard.web.components.layout import field_error, page
-from postboard.web.components.platform import channel_badge, confirm, empty_state, platform_tabs
+from postboard.web.components.platform import channel_badge, confirm, empty_state, platform_tabs, select_content
 from postboard.web.pages.templates_state import TemplateRow, TemplatesState
 
 MONO = {"fontFamily": "var(--code-font-family)", "fontSize": "13px"}
@@ -19,7 +19,7 @@ def _error(field: str) -> rx.Var[str]:
 def _channel_select() -> rx.Component:
     return rx.select.root(
         rx.select.trigger(id="channel", width="100%"),
-        rx.select.content(*(rx.select.item(c.label, value=c.value) for c in Channel)),
+        select_content(*(rx.select.item(c.label, value=c.value) for c in Channel)),
         value=TemplatesState.channel,
         on_change=TemplatesState.set_channel,
     )
@@ -100,6 +100,7 @@ def _preview_panel() -> rx.Component:
                 placeholder="from event source…",
                 size="1",
                 aria_label="Sample from event source",
+                position="popper",
             ),
             justify="between",
             align="center",

@@ -93,7 +93,8 @@ def retry_delivery(session: Session, *, delivery_id: int) -> Delivery:
     session.execute(
         update(Delivery)
         .where(col(Delivery.id) == delivery_id)
-        .values(status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=None, updated_at=utcnow())
+        # The old error stays in the attempt log; the row says what happens next.
+        .values(status=DeliveryStatus.PENDING, attempts=0, error=None, next_attempt_at=None, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     session.commit()

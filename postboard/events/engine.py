@@ -10,6 +10,7 @@ from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from postboard.channels.sms import normalize_phone
 from postboard.deliveries.models import Channel, Delivery, DeliveryStatus
 from postboard.errors import PostboardError
 from postboard.events.conditions import Check, Conditions, evaluate, finite_json
@@ -113,6 +114,8 @@ def _recipients(session: Session, rule: Rule, payload: Mapping[str, Any], settin
         addresses = found if isinstance(found, list) else [found]
         if not all(isinstance(a, str) and a.strip() for a in addresses):
             raise ValueError(f"{value!r} must be an address or a list of addresses")
+        if channel is Channel.SMS and (bad := next((a for a in addresses if normalize_phone(a) is None), None)):
+            raise ValueError(f"{value} is not a phone number: {bad[:40]!r}")
         return [Recipient(address=a.strip()) for a in dict.fromkeys(addresses)]
     if kind is RecipientKind.URL:
         url = value or settings.slack_webhook_url

@@ -57,6 +57,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
         DATABASE_URL=f"sqlite:///{root / 'e2e.db'}",
         REDIS_URL=os.environ["REDIS_URL"].rsplit("/", 1)[0] + "/1",
         MAILBOX_DIR=str(root / "mailbox"),
+        SMS_DIR=str(root / "sms"),
         APP_URL=f"http://localhost:{frontend}",
         # Short retry waits, so a poison job reaches the failed list within seconds.
         RETRY_DELAYS="1,1",

@@ -67,22 +67,39 @@ def _viewer() -> rx.Component:
                 rx.heading(MailboxState.open_subject, size="4"),
                 rx.text("To: ", MailboxState.open_recipient, size="2"),
                 rx.text("From: ", MailboxState.open_sender, size="2", color_scheme="gray"),
-                # A sandboxed frame with no permissions: captured HTML cannot run script.
-                rx.el.iframe(
-                    src_doc=MailboxState.open_html,
-                    sandbox="",
-                    title="Rendered message",
-                    style={
-                        "width": "100%",
-                        "height": "480px",
-                        "border": "1px solid var(--gray-5)",
-                        "borderRadius": "8px",
-                        "background": "white",
-                    },
-                ),
-                rx.el.details(
-                    rx.el.summary("Plain text"),
-                    rx.el.pre(MailboxState.open_text, style={"whiteSpace": "pre-wrap"}),
+                rx.cond(
+                    MailboxState.open_html != "",
+                    rx.fragment(
+                        # A sandboxed frame with no permissions: captured HTML cannot run script.
+                        rx.el.iframe(
+                            src_doc=MailboxState.open_html,
+                            sandbox="",
+                            title="Rendered message",
+                            style={
+                                "width": "100%",
+                                "height": "480px",
+                                "border": "1px solid var(--gray-5)",
+                                "borderRadius": "8px",
+                                "background": "white",
+                            },
+                        ),
+                        rx.el.details(
+                            rx.el.summary("Plain text"),
+                            rx.el.pre(MailboxState.open_text, style={"whiteSpace": "pre-wrap"}),
+                        ),
+                    ),
+                    # A plain-text message (an event's email) is shown as it is.
+                    rx.el.pre(
+                        MailboxState.open_text,
+                        style={
+                            "whiteSpace": "pre-wrap",
+                            "padding": "12px",
+                            "border": "1px solid var(--gray-5)",
+                            "borderRadius": "8px",
+                            "width": "100%",
+                        },
+                        data_testid="mail-text",
+                    ),
                 ),
                 spacing="2",
                 width="100%",

@@ -35,6 +35,10 @@ class EventRejected(PostboardError):
         self.errors = errors
 
 
+class IdempotencyConflict(PostboardError):
+    """The key or event id was already used for a different event (or by another token)."""
+
+
 @dataclass(frozen=True)
 class Recipient:
     """One address a rule sends to, and the user behind it when there is one."""
@@ -199,6 +203,16 @@ def _replay(session: Session, *, token_id: int | None, key: str | None, event_id
     return session.exec(query).first()
 
 
+def _same(session: Session, seen: Event, *, source: EventSource, token_id: int | None) -> Receipt:
+    """A replay of `seen`, if the request is the same one again; else a conflict."""
+    if seen.token_id != token_id:
+        raise IdempotencyConflict("this event id is already taken: choose another")
+    # The payload may differ (a caller's retry re-serialised it): the first answer stands.
+    if seen.source_id != source.id:
+        raise IdempotencyConflict("this key or event id was already used for a different event")
+    return _receipt(session, seen, replay=True)
+
+
 def _receipt(session: Session, event: Event, *, replay: bool) -> Receipt:
     channels = session.exec(select(Delivery.channel).where(Delivery.event_id == event.id).distinct()).all()
     return Receipt(
@@ -219,7 +233,7 @@ def receive(
     """Record an event, its deliveries and its outbox row in one transaction; a replay records nothing."""
     source = get_source(session, name=source_name)
     if (seen := _replay(session, token_id=token_id, key=idempotency_key, event_id=event_id)) is not None:
-        return _receipt(session, seen, replay=True), None
+        return _same(session, seen, source=source, token_id=token_id), None
     _check_payload(source, payload)
     result = plan(session, source=source, payload=payload, settings=settings)
     event = Event(
@@ -246,7 +260,7 @@ def receive(
         session.rollback()
         if (seen := _replay(session, token_id=token_id, key=idempotency_key, event_id=event_id)) is None:
             raise
-        return _receipt(session, seen, replay=True), None
+        return _same(session, seen, source=source, token_id=token_id), None
     return Receipt(event_id=event.id, planned=event.planned, channels=channels), outbox if channels else None
 
 

@@ -20,23 +20,30 @@ class Dispatcher(Protocol):
         ...
 
 
-async def dispatch_event(session: Session, *, event: OutboxEvent, dispatcher: Dispatcher) -> bool:
-    """Dispatch one outbox event and record the outcome; return whether it went out."""
+async def hand_over(event: OutboxEvent, *, dispatcher: Dispatcher) -> str | None:
+    """Give an outbox event to the queue; return the error if the queue was unreachable."""
     try:
         await dispatcher.dispatch(event)
     except Exception as exc:  # noqa: BLE001 - any queue failure leaves the row for the relay
         log.warning("outbox event %s not dispatched: %s", event.id, exc)
-        event.attempts += 1
-        event.last_error = f"{type(exc).__name__}: {exc}"[:500]
-        session.add(event)
-        session.commit()
-        return False
+        return f"{type(exc).__name__}: {exc}"[:500]
+    return None
+
+
+def record_hand_over(session: Session, *, event: OutboxEvent, error: str | None) -> bool:
+    """Record the outcome of `hand_over` on the row; return whether it went out."""
     event.attempts += 1
-    event.dispatched_at = utcnow()
-    event.last_error = None
+    event.dispatched_at = None if error else utcnow()
+    event.last_error = error
     session.add(event)
     session.commit()
-    return True
+    return error is None
+
+
+async def dispatch_event(session: Session, *, event: OutboxEvent, dispatcher: Dispatcher) -> bool:
+    """Dispatch one outbox event and record the outcome; return whether it went out."""
+    error = await hand_over(event, dispatcher=dispatcher)
+    return record_hand_over(session, event=event, error=error)
 
 
 def pending_events(session: Session, *, limit: int = 100) -> Sequence[OutboxEvent]:

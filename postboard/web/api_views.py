@@ -91,10 +91,11 @@ def delivery_out(
     delivery: Delivery, *, event_name: str | None = None, attempts: Sequence[DeliveryAttempt] = ()
 ) -> DeliveryOut:
     """Build the API view of a delivery."""
-    data = delivery.model_dump()
-    data["event"] = event_name
-    data["attempt_log"] = [AttemptOut.model_validate(a, from_attributes=True) for a in attempts]
-    return DeliveryOut.model_validate(data)
+    fields = {name: getattr(delivery, name) for name in DeliveryOut.model_fields if hasattr(delivery, name)}
+    # Status and channel come back from the database as plain strings.
+    fields.update(status=str(delivery.status), channel=str(delivery.channel), event=event_name)
+    fields["attempt_log"] = [AttemptOut.model_validate(a, from_attributes=True) for a in attempts]
+    return DeliveryOut.model_validate(fields)
 
 
 class CheckOut(BaseModel):

@@ -15,8 +15,8 @@ from postboard.deliveries.log import get_detail, list_deliveries, retry_delivery
 from postboard.deliveries.models import Channel, DeliveryStatus
 from postboard.errors import NotFound
 from postboard.events import service
-from postboard.events.engine import EventRejected, Receipt, receive, simulate
-from postboard.outbox.service import dispatch_event
+from postboard.events.engine import EventRejected, IdempotencyConflict, Receipt, receive, simulate
+from postboard.outbox.service import hand_over, record_hand_over
 from postboard.settings import get_settings
 from postboard.tokens.models import ApiToken, Scope
 from postboard.tokens.service import authenticate, has_scope
@@ -126,7 +126,7 @@ async def _read_event(request: Request) -> EventIn:
     response_model=EventAccepted,
     tags=["events"],
     openapi_extra=EVENT_BODY,
-    responses={401: {}, 403: {}, 413: {}, 422: {}, 429: {}},
+    responses={401: {}, 403: {}, 409: {}, 413: {}, 422: {}, 429: {}},
 )
 async def post_event(
     request: Request,
@@ -157,14 +157,17 @@ async def post_event(
             raise HTTPException(422, f"unknown event {data.event!r}: create its event source first") from None
         except EventRejected as exc:
             raise HTTPException(422, f"payload refused: {'; '.join(exc.errors[:5])}") from None
+        except IdempotencyConflict as exc:
+            raise HTTPException(409, str(exc)) from None
 
     receipt, outbox = await _db(record)
     queued = True
     if outbox is not None:
         from tasks.dispatch import TaskiqDispatcher
 
-        with session_scope() as session:
-            queued = await dispatch_event(session, event=outbox, dispatcher=TaskiqDispatcher())
+        error = await hand_over(outbox, dispatcher=TaskiqDispatcher())
+        # The commit waits for SQLite's write lock: off the event loop, like the rest.
+        queued = await _db(lambda session: record_hand_over(session, event=outbox, error=error))
     if receipt.replay:
         response.headers["Idempotent-Replayed"] = "true"
     return EventAccepted(

@@ -32,9 +32,6 @@ from tests.integration.conftest import Pipeline, running_pipeline
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.asyncio(loop_scope="session"),
-    # delivery_out model_dumps a Delivery whose status/channel load from the database as plain str:
-    # pydantic warns on every delivery-log read, which warnings-as-errors would turn into a 500.
-    pytest.mark.filterwarnings("ignore:Pydantic serializer warnings:UserWarning"),
 ]
 
 SMS_TOKEN = "sms-gateway-token"
@@ -451,11 +448,6 @@ async def test_key_is_scoped_to_the_token(
     assert other.json()["replayed"] is False
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    strict=True,
-    reason="event ids are global: another token's event with the same id is answered 'replayed' and dropped",
-)
 async def test_client_id_taken_by_another_token_is_not_a_silent_replay(
     api: httpx.AsyncClient, stack: Pipeline, admin: dict[str, str]
 ) -> None:
@@ -469,11 +461,6 @@ async def test_client_id_taken_by_another_token_is_not_a_silent_replay(
     assert second.status_code in (409, 422) or not second.json()["replayed"], second.json()
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    strict=True,
-    reason="a key reused for another event is answered 'replayed' with the new event's name, not the recorded one",
-)
 async def test_key_reused_for_another_event_says_what_was_recorded(
     api: httpx.AsyncClient, admin: dict[str, str]
 ) -> None:

@@ -8,6 +8,14 @@ from pydantic import ValidationError
 
 from postboard.web.components.layout import field_error
 
+# Code, JSON and templates, in the theme's monospace font.
+MONO = {"fontFamily": "var(--code-font-family)", "fontSize": "13px"}
+
+
+def field_label(text: str, *, html_for: str) -> rx.Component:
+    """A field's label, tied to its control by id."""
+    return rx.el.label(text, html_for=html_for, style={"fontWeight": 500, "fontSize": "14px"})
+
 
 def labelled(
     label: str,
@@ -18,12 +26,38 @@ def labelled(
     hint: rx.Var[str] | str | None = None,
 ) -> rx.Component:
     """A label above its control, then a hint and the field's inline error."""
-    parts = [rx.el.label(label, html_for=html_for, style={"fontWeight": 500, "fontSize": "14px"}), control]
+    parts = [field_label(label, html_for=html_for), control]
     if hint is not None:
         parts.append(rx.text(hint, size="1", color_scheme="gray"))
     if error is not None:
         parts.append(field_error(error))
     return rx.vstack(*parts, spacing="1", width="100%", align="stretch")
+
+
+def labelled_input(
+    label: str,
+    *,
+    id: str,
+    error: rx.Var[str] | None = None,
+    hint: rx.Var[str] | str | None = None,
+    **props: Any,
+) -> rx.Component:
+    """A labelled text input; `props` go to the input."""
+    return labelled(label, rx.input(id=id, **props), html_for=id, error=error, hint=hint)
+
+
+def code_area(**props: Any) -> rx.Component:
+    """A text area for JSON or a template: monospace, no spell checking."""
+    return rx.text_area(spell_check=False, style=MONO, **props)
+
+
+def form_buttons(*buttons: rx.Component, on_cancel: Any) -> rx.Component:
+    """A form's buttons, then Cancel, which never submits it."""
+    return rx.hstack(
+        *buttons,
+        rx.button("Cancel", type="button", variant="soft", color_scheme="gray", on_click=on_cancel),
+        spacing="3",
+    )
 
 
 def json_object(text: str) -> dict[str, Any] | None:

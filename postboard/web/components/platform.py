@@ -1,5 +1,6 @@
-"""What the notification-platform pages share: their sub-navigation, channel badges, confirmations."""
+"""What the notification-platform pages share: sub-navigation, lists, row buttons, channel badges, confirmations."""
 
+from collections.abc import Callable
 from typing import Any
 
 import reflex as rx
@@ -79,6 +80,64 @@ def confirm(
             ),
             max_width="28rem",
         ),
+    )
+
+
+def confirm_button(
+    label: str, *, title: str | rx.Var[str], description: str | rx.Var[str], on_confirm: Any
+) -> rx.Component:
+    """A row's small red button that asks before doing what it says (delete, revoke)."""
+    return confirm(
+        rx.button(label, size="1", variant="soft", color_scheme="red"),
+        title=title,
+        description=description,
+        action=label,
+        on_confirm=on_confirm,
+    )
+
+
+def edit_and_delete(
+    *,
+    on_edit: Any,
+    on_delete: Any,
+    title: rx.Var[str],
+    description: str,
+    builtin: rx.Var[bool] | None = None,
+) -> rx.Component:
+    """A row's Edit button, then Delete that asks first; a built-in record has no Delete."""
+    delete = confirm_button("Delete", title=title, description=description, on_confirm=on_delete)
+    return rx.hstack(
+        rx.button("Edit", size="1", variant="soft", on_click=on_edit),
+        delete if builtin is None else rx.cond(builtin, rx.fragment(), delete),
+        spacing="2",
+    )
+
+
+def table_head(*heads: str) -> rx.Component:
+    """A table's row of column headings."""
+    return rx.table.header(rx.table.row(*(rx.table.column_header_cell(h) for h in heads)))
+
+
+def list_table(
+    rows: rx.Var[list[Any]],
+    row: Callable[[Any], rx.Component],
+    *,
+    heads: tuple[str, ...],
+    empty: str,
+    icon: str = "inbox",
+    **props: Any,
+) -> rx.Component:
+    """The page's records as a table, one `row` each, or a quiet placeholder when there are none."""
+    return rx.cond(
+        rows.length() > 0,
+        rx.table.root(
+            table_head(*heads),
+            rx.table.body(rx.foreach(rows, row)),
+            width="100%",
+            variant="surface",
+            **props,
+        ),
+        empty_state(empty, icon=icon),
     )
 
 

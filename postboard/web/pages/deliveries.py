@@ -5,7 +5,14 @@ import reflex as rx
 from postboard.deliveries.models import Channel, DeliveryStatus
 from postboard.web import routes
 from postboard.web.components.layout import page
-from postboard.web.components.platform import channel_badge, empty_state, open_button, platform_tabs, select_content
+from postboard.web.components.platform import (
+    channel_badge,
+    list_table,
+    open_button,
+    platform_tabs,
+    select_content,
+    table_head,
+)
 from postboard.web.pages.deliveries_state import ALL, PAGE_SIZE, RETRYABLE, AttemptRow, DeliveriesState, DeliveryRow
 
 
@@ -84,17 +91,13 @@ def _row(d: rx.Var[DeliveryRow]) -> rx.Component:
 
 
 def _table() -> rx.Component:
-    heads = ("When", "Event", "Channel", "Recipient", "Subject", "Status", "Attempts", "Error")
-    return rx.cond(
-        DeliveriesState.rows.length() > 0,
-        rx.table.root(
-            rx.table.header(rx.table.row(*(rx.table.column_header_cell(h) for h in heads))),
-            rx.table.body(rx.foreach(DeliveriesState.rows, _row)),
-            width="100%",
-            variant="surface",
-            size="1",
-        ),
-        empty_state("No deliveries match these filters.", icon="list-checks"),
+    return list_table(
+        DeliveriesState.rows,
+        _row,
+        heads=("When", "Event", "Channel", "Recipient", "Subject", "Status", "Attempts", "Error"),
+        empty="No deliveries match these filters.",
+        icon="list-checks",
+        size="1",
     )
 
 
@@ -178,14 +181,7 @@ def _detail() -> rx.Component:
                 rx.cond(
                     DeliveriesState.attempts.length() > 0,
                     rx.table.root(
-                        rx.table.header(
-                            rx.table.row(
-                                *(
-                                    rx.table.column_header_cell(h)
-                                    for h in ("#", "At (UTC)", "Outcome", "Detail", "Took")
-                                )
-                            )
-                        ),
+                        table_head("#", "At (UTC)", "Outcome", "Detail", "Took"),
                         rx.table.body(rx.foreach(DeliveriesState.attempts, _attempt)),
                         size="1",
                         width="100%",

@@ -5,9 +5,10 @@ from typing import Any
 import reflex as rx
 
 from postboard.web import routes
-from postboard.web.components.form import labelled
-from postboard.web.components.layout import field_error, page
-from postboard.web.components.platform import confirm, empty_state, platform_tabs
+from postboard.web.components.form import code_area, form_buttons, labelled, labelled_input
+from postboard.web.components.layout import field_error
+from postboard.web.components.platform import edit_and_delete, list_table
+from postboard.web.components.record_page import record_page
 from postboard.web.pages.event_sources_state import SourceRow, SourcesState
 
 SCHEMA_PLACEHOLDER = (
@@ -20,16 +21,8 @@ def _error(field: str) -> rx.Var[str]:
 
 
 def _json_area(name: str, value: rx.Var[str], on_change: Any, placeholder: str) -> rx.Component:
-    return rx.text_area(
-        id=name,
-        name=name,
-        value=value,
-        on_change=on_change,
-        placeholder=placeholder,
-        rows="9",
-        width="100%",
-        spell_check=False,
-        style={"fontFamily": "var(--code-font-family)", "fontSize": "13px"},
+    return code_area(
+        id=name, name=name, value=value, on_change=on_change, placeholder=placeholder, rows="9", width="100%"
     )
 
 
@@ -39,22 +32,21 @@ def _form() -> rx.Component:
             rx.vstack(
                 rx.heading(rx.cond(SourcesState.edit_id > 0, "Edit event source", "New event source"), size="4"),
                 rx.grid(
-                    labelled(
+                    labelled_input(
                         "Name",
-                        rx.input(id="name", name="name", default_value=SourcesState.name, placeholder="order_created"),
-                        html_for="name",
+                        id="name",
+                        name="name",
+                        default_value=SourcesState.name,
+                        placeholder="order_created",
                         error=_error("name"),
                         hint="Lowercase letters, digits, '.', '_' or '-'. Callers send it as \"event\".",
                     ),
-                    labelled(
+                    labelled_input(
                         "Description",
-                        rx.input(
-                            id="description",
-                            name="description",
-                            default_value=SourcesState.description,
-                            placeholder="A customer placed an order",
-                        ),
-                        html_for="description",
+                        id="description",
+                        name="description",
+                        default_value=SourcesState.description,
+                        placeholder="A customer placed an order",
                         error=_error("description"),
                     ),
                     labelled(
@@ -83,7 +75,7 @@ def _form() -> rx.Component:
                     width="100%",
                 ),
                 field_error(_error("form")),
-                rx.hstack(
+                form_buttons(
                     rx.button("Save event source", type="submit"),
                     rx.button(
                         rx.icon("wand-sparkles", size=14),
@@ -92,10 +84,7 @@ def _form() -> rx.Component:
                         variant="soft",
                         on_click=SourcesState.sample_from_schema,
                     ),
-                    rx.button(
-                        "Cancel", type="button", variant="soft", color_scheme="gray", on_click=SourcesState.cancel
-                    ),
-                    spacing="3",
+                    on_cancel=SourcesState.cancel,
                 ),
                 spacing="4",
                 width="100%",
@@ -123,20 +112,12 @@ def _row(source: rx.Var[SourceRow]) -> rx.Component:
         rx.table.cell(rx.cond(source.has_schema, rx.badge("schema", color_scheme="grass"), rx.text("—"))),
         rx.table.cell(rx.link(source.rules.to(str), href=routes.RULES)),
         rx.table.cell(
-            rx.hstack(
-                rx.button("Edit", size="1", variant="soft", on_click=SourcesState.edit(source.id)),
-                rx.cond(
-                    source.builtin,
-                    rx.fragment(),
-                    confirm(
-                        rx.button("Delete", size="1", variant="soft", color_scheme="red"),
-                        title="Delete " + source.name + "?",
-                        description="Its rules and received events go with it. Past deliveries stay in the log.",
-                        action="Delete",
-                        on_confirm=SourcesState.delete(source.id),
-                    ),
-                ),
-                spacing="2",
+            edit_and_delete(
+                on_edit=SourcesState.edit(source.id),
+                on_delete=SourcesState.delete(source.id),
+                title="Delete " + source.name + "?",
+                description="Its rules and received events go with it. Past deliveries stay in the log.",
+                builtin=source.builtin,
             )
         ),
         data_testid="source-row",
@@ -146,33 +127,18 @@ def _row(source: rx.Var[SourceRow]) -> rx.Component:
 
 def event_sources_page() -> rx.Component:
     """The event sources route (admins)."""
-    return page(
-        rx.vstack(
-            rx.hstack(
-                rx.text("The event types your services may send to POST /api/events.", size="2", color_scheme="gray"),
-                rx.button(rx.icon("plus", size=14), "New event source", on_click=SourcesState.new),
-                justify="between",
-                align="center",
-                width="100%",
-            ),
-            rx.cond(SourcesState.editing, _form()),
-            rx.cond(
-                SourcesState.rows.length() > 0,
-                rx.table.root(
-                    rx.table.header(
-                        rx.table.row(
-                            *(rx.table.column_header_cell(h) for h in ("Name", "Description", "Schema", "Rules", ""))
-                        )
-                    ),
-                    rx.table.body(rx.foreach(SourcesState.rows, _row)),
-                    width="100%",
-                    variant="surface",
-                ),
-                empty_state("No event sources yet."),
-            ),
-            spacing="4",
-            width="100%",
-        ),
+    return record_page(
         title="Event sources",
-        subnav=platform_tabs(routes.EVENT_SOURCES),
+        route=routes.EVENT_SOURCES,
+        intro="The event types your services may send to POST /api/events.",
+        new_label="New event source",
+        on_new=SourcesState.new,
+        editing=SourcesState.editing,
+        form=_form(),
+        table=list_table(
+            SourcesState.rows,
+            _row,
+            heads=("Name", "Description", "Schema", "Rules", ""),
+            empty="No event sources yet.",
+        ),
     )

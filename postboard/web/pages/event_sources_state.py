@@ -8,10 +8,11 @@ import reflex as rx
 from pydantic import ValidationError
 
 from postboard.db import session_scope
-from postboard.errors import NotFound, ValidationFailed
+from postboard.errors import NotFound
 from postboard.events.schemas import SchemaProblem, check_schema, sample_payload
 from postboard.events.service import SourceIn, delete_source, get_source, list_rules, list_sources, save_source
 from postboard.web.components.form import input_errors, json_object, pretty
+from postboard.web.pages.platform_state import RecordEditorState
 from postboard.web.state import AppState
 
 
@@ -27,19 +28,16 @@ class SourceRow:
     builtin: bool
 
 
-class SourcesState(AppState):
+class SourcesState(RecordEditorState, AppState):
     """The sources listed and the one being edited."""
 
     rows: list[SourceRow] = []
-    editing: bool = False
-    edit_id: int = 0
     # Bumped on every open, so the form's inputs remount with the new defaults.
     form_key: int = 0
     name: str = ""
     description: str = ""
     schema_text: str = ""
     sample_text: str = ""
-    errors: dict[str, str] = {}
 
     def _reload(self) -> None:
         with session_scope() as session:
@@ -61,13 +59,6 @@ class SourcesState(AppState):
         self.name, self.description = name, description
         self.schema_text, self.sample_text = pretty(schema), pretty(sample)
         self.errors = {}
-
-    @rx.event
-    def load(self) -> None:
-        """List the sources."""
-        if self.is_admin:
-            self.editing = False
-            self._reload()
 
     @rx.event
     def new(self) -> None:
@@ -93,11 +84,6 @@ class SourcesState(AppState):
             sample=s.sample_payload,
         )
         return None
-
-    @rx.event
-    def cancel(self) -> None:
-        """Close the form."""
-        self.editing, self.errors = False, {}
 
     @rx.event
     def set_schema_text(self, text: str) -> None:
@@ -144,30 +130,17 @@ class SourcesState(AppState):
         if errors:
             self.errors = errors
             return None
-        try:
-            with session_scope() as session:
-                source = save_source(session, data, source_id=self.edit_id or None)
-        except ValidationFailed as exc:
-            self.errors = exc.errors
-            return None
-        except NotFound as exc:
-            self.errors = {"form": str(exc)}
-            return None
-        self.editing, self.errors = False, {}
-        self._reload()
-        return rx.toast.success(f"Saved event source {source.name}.")
+        return self._save(
+            lambda session: save_source(session, data, source_id=self.edit_id or None), what="event source"
+        )
 
     @rx.event
     def delete(self, source_id: int) -> Any:
         """Delete a source with its rules."""
         if not self.is_admin:
             return None
-        try:
-            with session_scope() as session:
-                delete_source(session, source_id=source_id)
-        except (ValidationFailed, NotFound) as exc:
-            return rx.toast.error(str(exc))
-        if self.edit_id == source_id:
-            self.editing = False
-        self._reload()
-        return rx.toast.success("Event source deleted.")
+        return self._delete(
+            lambda session: delete_source(session, source_id=source_id),
+            done="Event source deleted.",
+            closes=source_id,
+        )

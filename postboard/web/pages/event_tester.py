@@ -3,6 +3,7 @@
 import reflex as rx
 
 from postboard.web import routes
+from postboard.web.components.form import code_area, field_label
 from postboard.web.components.layout import field_error, page
 from postboard.web.components.platform import channel_badge, confirm, platform_tabs, select_content
 from postboard.web.pages.event_tester_state import CheckView, EventTesterState, OutcomeView
@@ -20,7 +21,7 @@ VERDICT_LABELS = (
 def _payload_panel() -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.el.label("Event source", html_for="test-source", style={"fontWeight": 500, "fontSize": "14px"}),
+            field_label("Event source", html_for="test-source"),
             rx.select.root(
                 rx.select.trigger(id="test-source", width="100%"),
                 select_content(rx.foreach(EventTesterState.sources, lambda s: rx.select.item(s, value=s))),
@@ -32,7 +33,7 @@ def _payload_panel() -> rx.Component:
                 rx.text(EventTesterState.description, size="1", color_scheme="gray"),
             ),
             rx.hstack(
-                rx.el.label("Payload", html_for="test-payload", style={"fontWeight": 500, "fontSize": "14px"}),
+                field_label("Payload", html_for="test-payload"),
                 rx.button(
                     rx.icon("rotate-ccw", size=12),
                     "Sample",
@@ -46,14 +47,12 @@ def _payload_panel() -> rx.Component:
                 width="100%",
                 margin_top="0.5em",
             ),
-            rx.text_area(
+            code_area(
                 id="test-payload",
                 value=EventTesterState.payload_text,
                 on_change=EventTesterState.set_payload_text,
                 rows="16",
-                spell_check=False,
                 width="100%",
-                style={"fontFamily": "var(--code-font-family)", "fontSize": "13px"},
             ),
             field_error(EventTesterState.payload_error),
             rx.hstack(

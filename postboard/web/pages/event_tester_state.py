@@ -20,6 +20,9 @@ from postboard.web.components.form import json_object, pretty
 from postboard.web.state import AppState
 from tasks.dispatch import TaskiqDispatcher
 
+# Why an event is not taken: the payload breaks the schema, the source is gone, or its schema is unusable.
+REFUSALS = (EventRejected, NotFound, SchemaProblem)
+
 
 @dataclass
 class CheckView:
@@ -177,6 +180,12 @@ class EventTesterState(AppState):
         """Keep the payload as typed."""
         self.payload_text = text
 
+    def _show_refusal(self, exc: EventRejected | NotFound | SchemaProblem) -> None:
+        if isinstance(exc, EventRejected):
+            self.rejected = exc.errors
+        else:
+            self.payload_error = str(exc)
+
     def _payload(self) -> dict[str, Any] | None:
         self._clear_results()
         try:
@@ -195,11 +204,8 @@ class EventTesterState(AppState):
             with session_scope() as session:
                 plan = simulate(session, source_name=self.source, payload=payload, settings=get_settings())
                 self.outcomes = [to_view(o) for o in plan.outcomes]
-        except EventRejected as exc:
-            self.rejected = exc.errors
-            return
-        except (NotFound, SchemaProblem) as exc:
-            self.payload_error = str(exc)
+        except REFUSALS as exc:
+            self._show_refusal(exc)
             return
         matched = sum(1 for o in plan.outcomes if o.matched)
         n = plan.deliveries
@@ -218,11 +224,8 @@ class EventTesterState(AppState):
             with session_scope() as session:
                 receipt, outbox = receive(session, source_name=self.source, payload=payload, settings=get_settings())
                 queued = outbox is None or await dispatch_event(session, event=outbox, dispatcher=TaskiqDispatcher())
-        except EventRejected as exc:
-            self.rejected = exc.errors
-            return
-        except (NotFound, SchemaProblem) as exc:
-            self.payload_error = str(exc)
+        except REFUSALS as exc:
+            self._show_refusal(exc)
             return
         channels = ", ".join(c.label for c in receipt.channels)
         n = receipt.planned

@@ -5,9 +5,10 @@ import reflex as rx
 from postboard.events.models import RecipientKind
 from postboard.web import routes
 from postboard.web.components.condition_builder import condition_builder
-from postboard.web.components.form import labelled
-from postboard.web.components.layout import field_error, page
-from postboard.web.components.platform import channel_badge, confirm, empty_state, platform_tabs, select_content
+from postboard.web.components.form import form_buttons, labelled, labelled_input
+from postboard.web.components.layout import field_error
+from postboard.web.components.platform import channel_badge, edit_and_delete, list_table, select_content
+from postboard.web.components.record_page import record_page
 from postboard.web.pages.rules_state import ROLES, Choice, RuleRow, RulesState
 
 
@@ -86,15 +87,12 @@ def _form() -> rx.Component:
                 spacing="3",
             ),
             rx.grid(
-                labelled(
+                labelled_input(
                     "Name",
-                    rx.input(
-                        id="rule-name",
-                        value=RulesState.name,
-                        on_change=lambda v: RulesState.set_field("name", v),
-                        placeholder="Order confirmation email",
-                    ),
-                    html_for="rule-name",
+                    id="rule-name",
+                    value=RulesState.name,
+                    on_change=lambda v: RulesState.set_field("name", v),
+                    placeholder="Order confirmation email",
                     error=_error("name"),
                 ),
                 labelled(
@@ -129,17 +127,14 @@ def _form() -> rx.Component:
             ),
             rx.cond(
                 RulesState.channel == "webhook",
-                labelled(
+                labelled_input(
                     "Webhook secret",
-                    rx.input(
-                        id="rule-secret",
-                        value=RulesState.secret,
-                        on_change=lambda v: RulesState.set_field("secret", v),
-                        placeholder="empty: WEBHOOK_SECRET",
-                        type="password",
-                        width="24rem",
-                    ),
-                    html_for="rule-secret",
+                    id="rule-secret",
+                    value=RulesState.secret,
+                    on_change=lambda v: RulesState.set_field("secret", v),
+                    placeholder="empty: WEBHOOK_SECRET",
+                    type="password",
+                    width="24rem",
                     hint="Signs each POST with an HMAC-SHA256 header the receiver can check.",
                 ),
             ),
@@ -162,11 +157,7 @@ def _form() -> rx.Component:
                 ),
             ),
             field_error(_error("form")),
-            rx.hstack(
-                rx.button("Save rule", on_click=RulesState.save),
-                rx.button("Cancel", variant="soft", color_scheme="gray", on_click=RulesState.cancel),
-                spacing="3",
-            ),
+            form_buttons(rx.button("Save rule", on_click=RulesState.save), on_cancel=RulesState.cancel),
             spacing="3",
             width="100%",
         ),
@@ -201,20 +192,12 @@ def _row(rule: rx.Var[RuleRow]) -> rx.Component:
         ),
         rx.table.cell(rx.code(rule.conditions, variant="ghost", size="1")),
         rx.table.cell(
-            rx.hstack(
-                rx.button("Edit", size="1", variant="soft", on_click=RulesState.edit(rule.id)),
-                rx.cond(
-                    rule.builtin,
-                    rx.fragment(),
-                    confirm(
-                        rx.button("Delete", size="1", variant="soft", color_scheme="red"),
-                        title="Delete rule " + rule.name + "?",
-                        description="Its past deliveries stay in the log.",
-                        action="Delete",
-                        on_confirm=RulesState.delete(rule.id),
-                    ),
-                ),
-                spacing="2",
+            edit_and_delete(
+                on_edit=RulesState.edit(rule.id),
+                on_delete=RulesState.delete(rule.id),
+                title="Delete rule " + rule.name + "?",
+                description="Its past deliveries stay in the log.",
+                builtin=rule.builtin,
             )
         ),
         data_testid="rule-row",
@@ -224,40 +207,18 @@ def _row(rule: rx.Var[RuleRow]) -> rx.Component:
 
 def rules_page() -> rx.Component:
     """The rules route (admins)."""
-    return page(
-        rx.vstack(
-            rx.hstack(
-                rx.text(
-                    "When an event fires, every rule of its source that is on and matches sends.",
-                    size="2",
-                    color_scheme="gray",
-                ),
-                rx.button(rx.icon("plus", size=14), "New rule", on_click=RulesState.new),
-                justify="between",
-                align="center",
-                width="100%",
-            ),
-            rx.cond(RulesState.editing, _form()),
-            rx.cond(
-                RulesState.rows.length() > 0,
-                rx.table.root(
-                    rx.table.header(
-                        rx.table.row(
-                            *(
-                                rx.table.column_header_cell(h)
-                                for h in ("On", "Rule", "Event", "Template", "Conditions", "")
-                            )
-                        )
-                    ),
-                    rx.table.body(rx.foreach(RulesState.rows, _row)),
-                    width="100%",
-                    variant="surface",
-                ),
-                empty_state("No rules yet."),
-            ),
-            spacing="4",
-            width="100%",
-        ),
+    return record_page(
         title="Rules",
-        subnav=platform_tabs(routes.RULES),
+        route=routes.RULES,
+        intro="When an event fires, every rule of its source that is on and matches sends.",
+        new_label="New rule",
+        on_new=RulesState.new,
+        editing=RulesState.editing,
+        form=_form(),
+        table=list_table(
+            RulesState.rows,
+            _row,
+            heads=("On", "Rule", "Event", "Template", "Conditions", ""),
+            empty="No rules yet.",
+        ),
     )

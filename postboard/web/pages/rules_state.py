@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from postboard.db import session_scope
 from postboard.deliveries.models import Channel
-from postboard.errors import NotFound, ValidationFailed
+from postboard.errors import NotFound
 from postboard.events.conditions import Conditions, Operator
 from postboard.events.models import RecipientKind, Rule
 from postboard.events.service import (
@@ -25,6 +25,7 @@ from postboard.events.service import (
 from postboard.users.models import Role
 from postboard.web.components.condition_builder import ConditionRow, read_rows, summary, to_rows
 from postboard.web.components.form import input_errors
+from postboard.web.pages.platform_state import RecordEditorState
 from postboard.web.state import AppState
 
 KIND_LABELS = {
@@ -87,14 +88,12 @@ def _conditions_text(rule: Rule) -> str:
         return "unreadable: edit the rule"
 
 
-class RulesState(AppState):
+class RulesState(RecordEditorState, AppState):
     """The rules listed and the one being edited."""
 
     rows: list[RuleRow] = []
     sources: list[Choice] = []
     templates: list[Choice] = []
-    editing: bool = False
-    edit_id: int = 0
     edit_builtin: bool = False
     name: str = ""
     source_id: str = ""
@@ -106,7 +105,6 @@ class RulesState(AppState):
     mode: str = "all"
     conditions: list[ConditionRow] = []
     condition_errors: list[str] = []
-    errors: dict[str, str] = {}
 
     @rx.var
     def channel(self) -> str:
@@ -151,13 +149,6 @@ class RulesState(AppState):
                 for r in list_rules(session)
             ]
 
-    @rx.event
-    def load(self) -> None:
-        """List the rules."""
-        if self.is_admin:
-            self.editing = False
-            self._reload()
-
     def _fit_kind(self) -> None:
         allowed = [k.value for k in self.kinds]
         if self.recipient_kind not in allowed:
@@ -194,11 +185,6 @@ class RulesState(AppState):
         self.secret, self.active, self.mode = rule.secret, rule.active, conditions.mode
         self.conditions, self.condition_errors = to_rows(conditions), []
         return None
-
-    @rx.event
-    def cancel(self) -> None:
-        """Close the form."""
-        self.editing, self.errors = False, {}
 
     @rx.event
     def set_field(self, field: str, value: str) -> None:
@@ -270,18 +256,7 @@ class RulesState(AppState):
         if errors or conditions is None:
             self.errors = errors
             return None
-        try:
-            with session_scope() as session:
-                rule = save_rule(session, data, rule_id=self.edit_id or None)
-        except ValidationFailed as exc:
-            self.errors = exc.errors
-            return None
-        except NotFound as exc:
-            self.errors = {"form": str(exc)}
-            return None
-        self.editing, self.errors = False, {}
-        self._reload()
-        return rx.toast.success(f"Saved rule {rule.name}.")
+        return self._save(lambda session: save_rule(session, data, rule_id=self.edit_id or None), what="rule")
 
     @rx.event
     def set_active(self, rule_id: int, active: bool) -> Any:
@@ -301,10 +276,4 @@ class RulesState(AppState):
         """Delete a rule; its deliveries stay in the log."""
         if not self.is_admin:
             return None
-        try:
-            with session_scope() as session:
-                delete_rule(session, rule_id=rule_id)
-        except (ValidationFailed, NotFound) as exc:
-            return rx.toast.error(str(exc))
-        self._reload()
-        return rx.toast.success("Rule deleted.")
+        return self._delete(lambda session: delete_rule(session, rule_id=rule_id), done="Rule deleted.")

@@ -4,11 +4,11 @@ from dataclasses import dataclass
 
 import reflex as rx
 
-from postboard.channels.smsbox import clear, count_messages, list_messages, read_message
+from postboard.channels.smsbox import CapturedSms, clear, count_messages, list_messages, read_message
 from postboard.settings import get_settings
 from postboard.web import routes
 from postboard.web.components.layout import page
-from postboard.web.components.platform import confirm, empty_state, open_button, platform_tabs
+from postboard.web.components.platform import confirm, list_table, open_button, platform_tabs
 from postboard.web.state import AppState
 
 SHOWN = 100
@@ -27,6 +27,18 @@ class SmsRow:
     segments: int = 0
 
 
+def _sms_row(sms: CapturedSms) -> SmsRow:
+    return SmsRow(
+        key=sms.key,
+        recipient=sms.to,
+        sender=sms.sender,
+        body=sms.body,
+        event=sms.event,
+        sent_at=sms.sent_at.isoformat(),
+        segments=sms.segments,
+    )
+
+
 class SmsBoxState(AppState):
     """The captured messages and the one open."""
 
@@ -43,18 +55,7 @@ class SmsBoxState(AppState):
     def _reload(self) -> None:
         folder = get_settings().sms_dir
         self.total = count_messages(folder)
-        self.messages = [
-            SmsRow(
-                key=m.key,
-                recipient=m.to,
-                sender=m.sender,
-                body=m.body,
-                event=m.event,
-                sent_at=m.sent_at.isoformat(),
-                segments=m.segments,
-            )
-            for m in list_messages(folder, limit=SHOWN)
-        ]
+        self.messages = [_sms_row(m) for m in list_messages(folder, limit=SHOWN)]
 
     @rx.event
     def open(self, key: str) -> None:
@@ -62,15 +63,7 @@ class SmsBoxState(AppState):
         sms = read_message(get_settings().sms_dir, key=key)
         if sms is None or not self.is_admin:
             return
-        self.opened = SmsRow(
-            key=sms.key,
-            recipient=sms.to,
-            sender=sms.sender,
-            body=sms.body,
-            event=sms.event,
-            sent_at=sms.sent_at.isoformat(),
-            segments=sms.segments,
-        )
+        self.opened = _sms_row(sms)
 
     @rx.event
     def clear_all(self) -> rx.event.EventSpec | None:
@@ -153,19 +146,12 @@ def smsbox_page() -> rx.Component:
                 width="100%",
             ),
             _viewer(),
-            rx.cond(
-                SmsBoxState.messages.length() > 0,
-                rx.table.root(
-                    rx.table.header(
-                        rx.table.row(
-                            *(rx.table.column_header_cell(h) for h in ("To", "Message", "Event", "Segments", "Sent"))
-                        )
-                    ),
-                    rx.table.body(rx.foreach(SmsBoxState.messages, _row)),
-                    width="100%",
-                    variant="surface",
-                ),
-                empty_state("No text messages captured yet.", icon="message-square"),
+            list_table(
+                SmsBoxState.messages,
+                _row,
+                heads=("To", "Message", "Event", "Segments", "Sent"),
+                empty="No text messages captured yet.",
+                icon="message-square",
             ),
             spacing="3",
             width="100%",

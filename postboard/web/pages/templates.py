@@ -4,12 +4,11 @@ import reflex as rx
 
 from postboard.deliveries.models import Channel
 from postboard.web import routes
-from postboard.web.components.form import labelled
-from postboard.web.components.layout import field_error, page
-from postboard.web.components.platform import channel_badge, confirm, empty_state, platform_tabs, select_content
+from postboard.web.components.form import code_area, field_label, form_buttons, labelled, labelled_input
+from postboard.web.components.layout import field_error
+from postboard.web.components.platform import channel_badge, edit_and_delete, list_table, select_content
+from postboard.web.components.record_page import record_page
 from postboard.web.pages.templates_state import TemplateRow, TemplatesState
-
-MONO = {"fontFamily": "var(--code-font-family)", "fontSize": "13px"}
 
 
 def _error(field: str) -> rx.Var[str]:
@@ -49,36 +48,32 @@ def _variables() -> rx.Component:
 
 def _editor_fields() -> rx.Component:
     return rx.vstack(
-        labelled(
+        labelled_input(
             "Name",
-            rx.input(id="template-name", value=TemplatesState.name, on_change=TemplatesState.set_name),
-            html_for="template-name",
+            id="template-name",
+            value=TemplatesState.name,
+            on_change=TemplatesState.set_name,
             error=_error("name"),
         ),
         labelled("Channel", _channel_select(), html_for="channel", error=_error("channel")),
-        labelled(
+        labelled_input(
             "Subject",
-            rx.input(
-                id="subject",
-                value=TemplatesState.subject,
-                on_change=TemplatesState.set_subject,
-                disabled=~TemplatesState.subject_allowed,
-                placeholder=rx.cond(TemplatesState.subject_allowed, "Order {{ order_id }} confirmed", "—"),
-            ),
-            html_for="subject",
+            id="subject",
+            value=TemplatesState.subject,
+            on_change=TemplatesState.set_subject,
+            disabled=~TemplatesState.subject_allowed,
+            placeholder=rx.cond(TemplatesState.subject_allowed, "Order {{ order_id }} confirmed", "—"),
             hint=TemplatesState.subject_hint,
             error=_error("subject"),
         ),
         labelled(
             "Body",
-            rx.text_area(
+            code_area(
                 id="body",
                 value=TemplatesState.body,
                 on_change=TemplatesState.set_body,
                 rows="10",
-                spell_check=False,
                 placeholder="Hello {{ customer_name }}, your order of {{ total }} is confirmed.",
-                style=MONO,
             ),
             html_for="body",
             error=_error("body"),
@@ -92,7 +87,7 @@ def _editor_fields() -> rx.Component:
 def _preview_panel() -> rx.Component:
     return rx.vstack(
         rx.hstack(
-            rx.el.label("Sample payload", html_for="sample", style={"fontWeight": 500, "fontSize": "14px"}),
+            field_label("Sample payload", html_for="sample"),
             rx.select(
                 TemplatesState.source_names,
                 value=TemplatesState.sample_source,
@@ -106,14 +101,12 @@ def _preview_panel() -> rx.Component:
             align="center",
             width="100%",
         ),
-        rx.text_area(
+        code_area(
             id="sample",
             value=TemplatesState.sample_text,
             on_change=TemplatesState.set_sample_text,
             rows="9",
-            spell_check=False,
             width="100%",
-            style=MONO,
         ),
         field_error(TemplatesState.sample_error),
         rx.text("Preview", weight="medium", size="2", margin_top="0.5em"),
@@ -168,11 +161,7 @@ def _editor() -> rx.Component:
                 width="100%",
             ),
             field_error(_error("form")),
-            rx.hstack(
-                rx.button("Save template", on_click=TemplatesState.save),
-                rx.button("Cancel", variant="soft", color_scheme="gray", on_click=TemplatesState.cancel),
-                spacing="3",
-            ),
+            form_buttons(rx.button("Save template", on_click=TemplatesState.save), on_cancel=TemplatesState.cancel),
             spacing="4",
             width="100%",
         ),
@@ -187,16 +176,11 @@ def _row(t: rx.Var[TemplateRow]) -> rx.Component:
         rx.table.cell(rx.text(t.subject, size="2", color_scheme="gray", truncate=True, max_width="24rem")),
         rx.table.cell(rx.moment(t.updated_at, from_now=True, style={"fontSize": "13px"})),
         rx.table.cell(
-            rx.hstack(
-                rx.button("Edit", size="1", variant="soft", on_click=TemplatesState.edit(t.id)),
-                confirm(
-                    rx.button("Delete", size="1", variant="soft", color_scheme="red"),
-                    title="Delete template " + t.name + "?",
-                    description="Rules that use it must be changed first.",
-                    action="Delete",
-                    on_confirm=TemplatesState.delete(t.id),
-                ),
-                spacing="2",
+            edit_and_delete(
+                on_edit=TemplatesState.edit(t.id),
+                on_delete=TemplatesState.delete(t.id),
+                title="Delete template " + t.name + "?",
+                description="Rules that use it must be changed first.",
             )
         ),
         data_testid="template-row",
@@ -206,37 +190,18 @@ def _row(t: rx.Var[TemplateRow]) -> rx.Component:
 
 def templates_page() -> rx.Component:
     """The templates route (admins)."""
-    return page(
-        rx.vstack(
-            rx.hstack(
-                rx.text(
-                    "Messages per channel, filled in from the event payload with {{ field }}.",
-                    size="2",
-                    color_scheme="gray",
-                ),
-                rx.button(rx.icon("plus", size=14), "New template", on_click=TemplatesState.new),
-                justify="between",
-                align="center",
-                width="100%",
-            ),
-            rx.cond(TemplatesState.editing, _editor()),
-            rx.cond(
-                TemplatesState.rows.length() > 0,
-                rx.table.root(
-                    rx.table.header(
-                        rx.table.row(
-                            *(rx.table.column_header_cell(h) for h in ("Name", "Channel", "Subject", "Updated", ""))
-                        )
-                    ),
-                    rx.table.body(rx.foreach(TemplatesState.rows, _row)),
-                    width="100%",
-                    variant="surface",
-                ),
-                empty_state("No templates yet."),
-            ),
-            spacing="4",
-            width="100%",
-        ),
+    return record_page(
         title="Templates",
-        subnav=platform_tabs(routes.TEMPLATES),
+        route=routes.TEMPLATES,
+        intro="Messages per channel, filled in from the event payload with {{ field }}.",
+        new_label="New template",
+        on_new=TemplatesState.new,
+        editing=TemplatesState.editing,
+        form=_editor(),
+        table=list_table(
+            TemplatesState.rows,
+            _row,
+            heads=("Name", "Channel", "Subject", "Updated", ""),
+            empty="No templates yet.",
+        ),
     )

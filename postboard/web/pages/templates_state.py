@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from postboard.db import session_scope
 from postboard.deliveries.models import Channel
-from postboard.errors import NotFound, ValidationFailed
+from postboard.errors import NotFound
 from postboard.events.schemas import sample_payload
 from postboard.events.service import (
     SUBJECT_ALLOWED,
@@ -23,6 +23,7 @@ from postboard.events.service import (
 )
 from postboard.events.templating import TemplateProblem, render, variables
 from postboard.web.components.form import input_errors, json_object, pretty
+from postboard.web.pages.platform_state import RecordEditorState
 from postboard.web.state import AppState
 
 
@@ -38,18 +39,15 @@ class TemplateRow:
     updated_at: str
 
 
-class TemplatesState(AppState):
+class TemplatesState(RecordEditorState, AppState):
     """The templates listed, the one being edited and its live preview."""
 
     rows: list[TemplateRow] = []
     source_names: list[str] = []
-    editing: bool = False
-    edit_id: int = 0
     name: str = ""
     channel: str = Channel.EMAIL.value
     subject: str = ""
     body: str = ""
-    errors: dict[str, str] = {}
     sample_source: str = ""
     sample_text: str = "{}"
     sample_error: str = ""
@@ -120,13 +118,6 @@ class TemplatesState(AppState):
             return "{}"
         return pretty(source.sample_payload or sample_payload(source.payload_schema))
 
-    @rx.event
-    def load(self) -> None:
-        """List the templates."""
-        if self.is_admin:
-            self.editing = False
-            self._reload()
-
     def _open(self, *, template_id: int, name: str, channel: str, subject: str, body: str) -> None:
         self.editing, self.edit_id, self.errors = True, template_id, {}
         self.name, self.channel, self.subject, self.body = name, channel, subject, body
@@ -153,11 +144,6 @@ class TemplatesState(AppState):
             return rx.toast.error(str(exc))
         self._open(template_id=template_id, name=t.name, channel=str(t.channel), subject=t.subject or "", body=t.body)
         return None
-
-    @rx.event
-    def cancel(self) -> None:
-        """Close the editor."""
-        self.editing, self.errors = False, {}
 
     @rx.event
     def set_name(self, value: str) -> None:
@@ -204,30 +190,16 @@ class TemplatesState(AppState):
         subject = self.subject if self.channel in SUBJECT_ALLOWED else None
         try:
             data = TemplateIn(name=self.name.strip(), channel=Channel(self.channel), subject=subject, body=self.body)
-            with session_scope() as session:
-                template = save_template(session, data, template_id=self.edit_id or None)
         except ValidationError as exc:
             self.errors = input_errors(exc)
             return None
-        except ValidationFailed as exc:
-            self.errors = exc.errors
-            return None
-        except NotFound as exc:
-            self.errors = {"form": str(exc)}
-            return None
-        self.editing, self.errors = False, {}
-        self._reload()
-        return rx.toast.success(f"Saved template {template.name}.")
+        return self._save(
+            lambda session: save_template(session, data, template_id=self.edit_id or None), what="template"
+        )
 
     @rx.event
     def delete(self, template_id: int) -> Any:
         """Delete a template no rule uses."""
         if not self.is_admin:
             return None
-        try:
-            with session_scope() as session:
-                delete_template(session, template_id=template_id)
-        except (ValidationFailed, NotFound) as exc:
-            return rx.toast.error(str(exc))
-        self._reload()
-        return rx.toast.success("Template deleted.")
+        return self._delete(lambda session: delete_template(session, template_id=template_id), done="Template deleted.")

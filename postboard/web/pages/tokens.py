@@ -10,9 +10,9 @@ from postboard.errors import NotFound, ValidationFailed
 from postboard.tokens.models import Scope
 from postboard.tokens.service import create_token, list_tokens, revoke_token
 from postboard.web import routes
-from postboard.web.components.form import labelled
+from postboard.web.components.form import labelled_input
 from postboard.web.components.layout import field_error, page
-from postboard.web.components.platform import confirm, empty_state, platform_tabs
+from postboard.web.components.platform import confirm_button, list_table, platform_tabs
 from postboard.web.state import AppState
 
 SCOPE_HINTS = {
@@ -161,10 +161,12 @@ def _create_form() -> rx.Component:
         rx.form(
             rx.vstack(
                 rx.heading("New token", size="4"),
-                labelled(
+                labelled_input(
                     "Name",
-                    rx.input(id="token-name", name="name", placeholder="shop backend", max_length=120),
-                    html_for="token-name",
+                    id="token-name",
+                    name="name",
+                    placeholder="shop backend",
+                    max_length=120,
                     hint="Who uses it, so you know what breaks when you revoke it.",
                     error=TokensState.errors.get("name", "").to(str),
                 ),
@@ -200,11 +202,10 @@ def _row(t: rx.Var[TokenRow]) -> rx.Component:
             rx.cond(
                 revoked,
                 rx.badge("revoked ", rx.moment(t.revoked_at, from_now=True), color_scheme="red"),
-                confirm(
-                    rx.button("Revoke", size="1", variant="soft", color_scheme="red"),
+                confirm_button(
+                    "Revoke",
                     title="Revoke " + t.name + "?",
                     description="Requests with this token fail from now on. This cannot be undone.",
-                    action="Revoke",
                     on_confirm=TokensState.revoke(t.id),
                 ),
             )
@@ -225,22 +226,12 @@ def tokens_page() -> rx.Component:
             ),
             rx.cond(TokensState.new_secret != "", _secret_callout()),
             _create_form(),
-            rx.cond(
-                TokensState.rows.length() > 0,
-                rx.table.root(
-                    rx.table.header(
-                        rx.table.row(
-                            *(
-                                rx.table.column_header_cell(h)
-                                for h in ("Name", "Prefix", "Scopes", "Created", "Last used", "Status")
-                            )
-                        )
-                    ),
-                    rx.table.body(rx.foreach(TokensState.rows, _row)),
-                    width="100%",
-                    variant="surface",
-                ),
-                empty_state("No tokens yet.", icon="key-round"),
+            list_table(
+                TokensState.rows,
+                _row,
+                heads=("Name", "Prefix", "Scopes", "Created", "Last used", "Status"),
+                empty="No tokens yet.",
+                icon="key-round",
             ),
             spacing="4",
             width="100%",

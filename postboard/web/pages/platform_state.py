@@ -1,0 +1,74 @@
+"""What the platform's list-and-form pages share: the open form, its errors, and saving or deleting a record."""
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
+import reflex as rx
+from reflex.event import EventSpec
+from sqlmodel import Session
+
+from postboard.db import session_scope
+from postboard.errors import NotFound, ValidationFailed
+
+
+class Named(Protocol):
+    """A saved record, named in the toast that confirms it."""
+
+    @property
+    def name(self) -> str:
+        """The record's name."""
+        ...
+
+
+class RecordEditorState(rx.State, mixin=True):
+    """A page listing records with a form for one of them; mix in before AppState, which holds is_admin."""
+
+    editing: bool = False
+    edit_id: int = 0
+    errors: dict[str, str] = {}
+
+    if TYPE_CHECKING:
+        # AppState's, which every state using this mixin also derives from.
+        is_admin: bool
+
+    def _reload(self) -> None:
+        raise NotImplementedError
+
+    @rx.event
+    def load(self) -> None:
+        """List the records, the form closed."""
+        if self.is_admin:
+            self.editing = False
+            self._reload()
+
+    @rx.event
+    def cancel(self) -> None:
+        """Close the form."""
+        self.editing, self.errors = False, {}
+
+    def _save(self, write: Callable[[Session], Named], *, what: str) -> EventSpec | None:
+        """Write the form's record; problems show under their fields, success closes the form."""
+        try:
+            with session_scope() as session:
+                saved = write(session)
+        except ValidationFailed as exc:
+            self.errors = exc.errors
+            return None
+        except NotFound as exc:
+            self.errors = {"form": str(exc)}
+            return None
+        self.editing, self.errors = False, {}
+        self._reload()
+        return rx.toast.success(f"Saved {what} {saved.name}.")
+
+    def _delete(self, remove: Callable[[Session], None], *, done: str, closes: int | None = None) -> EventSpec:
+        """Delete a record and say so, or say why not; a form open on the record `closes` names closes too."""
+        try:
+            with session_scope() as session:
+                remove(session)
+        except (ValidationFailed, NotFound) as exc:
+            return rx.toast.error(str(exc))
+        if closes is not None and self.edit_id == closes:
+            self.editing = False
+        self._reload()
+        return rx.toast.success(done)

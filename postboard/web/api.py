@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from postboard.db import get_engine
 from postboard.errors import NotFound, ValidationFailed
+from postboard.web.config_api import router as config_router
 from postboard.web.events_api import router as events_router
 from postboard.web.live_hub import hub
 from postboard.web.metrics import render_metrics
@@ -32,6 +33,7 @@ def create_api() -> FastAPI:
     )
 
     api.include_router(events_router)
+    api.include_router(config_router)
 
     @api.exception_handler(ValidationFailed)
     async def _invalid(_request: Request, exc: ValidationFailed) -> JSONResponse:

@@ -1,11 +1,11 @@
-"""`POST /api/events` and the read/write API of sources, templates, rules and deliveries."""
+"""`POST /api/events`, its simulation, and the delivery log API."""
 
 import json
 import logging
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import Session
@@ -14,19 +14,14 @@ from postboard.db import session_scope
 from postboard.deliveries.log import get_detail, list_deliveries, retry_delivery
 from postboard.deliveries.models import Channel, DeliveryStatus
 from postboard.errors import NotFound
-from postboard.events import service
 from postboard.events.engine import EventRejected, IdempotencyConflict, Receipt, receive, simulate
 from postboard.outbox.service import hand_over, record_hand_over
 from postboard.settings import get_settings
-from postboard.tokens.models import ApiToken, Scope
-from postboard.tokens.service import authenticate, has_scope
+from postboard.web.api_auth import Admin, RowId, Writer
 from postboard.web.api_views import (
     DeliveryOut,
     EventAccepted,
     PlanOut,
-    RuleOut,
-    SourceOut,
-    TemplateOut,
     delivery_out,
     plan_out,
 )
@@ -37,8 +32,6 @@ MAX_EVENT_BYTES = 64 * 1024
 T = TypeVar("T")
 
 router = APIRouter(prefix="/api")
-# Row ids are 64-bit in the database: a larger number is simply not found.
-MAX_ID = 2**63 - 1
 
 
 class EventIn(BaseModel):
@@ -58,31 +51,6 @@ def _db(work: Callable[[Session], T]) -> Any:
 
     return run_in_threadpool(run)
 
-
-def _token(authorization: Annotated[str | None, Header()] = None) -> ApiToken:
-    scheme, _, secret = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
-        raise HTTPException(401, "send an API token: Authorization: Bearer <token>", {"WWW-Authenticate": "Bearer"})
-    with session_scope() as session:
-        token = authenticate(session, secret.strip())
-    if token is None:
-        raise HTTPException(401, "unknown or revoked API token", {"WWW-Authenticate": "Bearer"})
-    return token
-
-
-def scoped(scope: Scope) -> Callable[..., ApiToken]:
-    """A dependency: the caller's token, which must carry `scope`."""
-
-    def check(token: Annotated[ApiToken, Depends(_token)]) -> ApiToken:
-        if not has_scope(token, scope):
-            raise HTTPException(403, f"this token lacks the {scope.value!r} scope")
-        return token
-
-    return check
-
-
-Writer = Annotated[ApiToken, Depends(scoped(Scope.EVENTS_WRITE))]
-Admin = Annotated[ApiToken, Depends(scoped(Scope.ADMIN))]
 
 EVENT_BODY = {
     "requestBody": {
@@ -195,116 +163,6 @@ async def simulate_event(request: Request, token: Writer) -> PlanOut:
     return await _db(run)
 
 
-@router.get("/event-sources", response_model=list[SourceOut], tags=["event sources"])
-def get_sources(token: Admin) -> list[SourceOut]:
-    """Every event source."""
-    with session_scope() as session:
-        return [SourceOut.model_validate(s, from_attributes=True) for s in service.list_sources(session)]
-
-
-@router.post("/event-sources", status_code=201, response_model=SourceOut, tags=["event sources"])
-def create_source(data: service.SourceIn, token: Admin) -> SourceOut:
-    """Create an event source."""
-    with session_scope() as session:
-        return SourceOut.model_validate(service.save_source(session, data), from_attributes=True)
-
-
-@router.get("/event-sources/{source_id}", response_model=SourceOut, tags=["event sources"])
-def read_source(source_id: Annotated[int, Path(ge=1, le=MAX_ID)], token: Admin) -> SourceOut:
-    """One event source."""
-    with session_scope() as session:
-        return SourceOut.model_validate(service.get_source(session, source_id=source_id), from_attributes=True)
-
-
-@router.put("/event-sources/{source_id}", response_model=SourceOut, tags=["event sources"])
-def update_source(source_id: Annotated[int, Path(ge=1, le=MAX_ID)], data: service.SourceIn, token: Admin) -> SourceOut:
-    """Change an event source."""
-    with session_scope() as session:
-        return SourceOut.model_validate(service.save_source(session, data, source_id=source_id), from_attributes=True)
-
-
-@router.delete("/event-sources/{source_id}", status_code=204, tags=["event sources"])
-def remove_source(source_id: Annotated[int, Path(ge=1, le=MAX_ID)], token: Admin) -> None:
-    """Delete an event source and its rules."""
-    with session_scope() as session:
-        service.delete_source(session, source_id=source_id)
-
-
-@router.get("/templates", response_model=list[TemplateOut], tags=["templates"])
-def get_templates(token: Admin) -> list[TemplateOut]:
-    """Every template."""
-    with session_scope() as session:
-        return [TemplateOut.model_validate(t, from_attributes=True) for t in service.list_templates(session)]
-
-
-@router.post("/templates", status_code=201, response_model=TemplateOut, tags=["templates"])
-def create_template(data: service.TemplateIn, token: Admin) -> TemplateOut:
-    """Create a template (syntax errors are refused with their line)."""
-    with session_scope() as session:
-        return TemplateOut.model_validate(service.save_template(session, data), from_attributes=True)
-
-
-@router.get("/templates/{template_id}", response_model=TemplateOut, tags=["templates"])
-def read_template(template_id: Annotated[int, Path(ge=1, le=MAX_ID)], token: Admin) -> TemplateOut:
-    """One template."""
-    with session_scope() as session:
-        return TemplateOut.model_validate(service.get_template(session, template_id=template_id), from_attributes=True)
-
-
-@router.put("/templates/{template_id}", response_model=TemplateOut, tags=["templates"])
-def update_template(
-    template_id: Annotated[int, Path(ge=1, le=MAX_ID)], data: service.TemplateIn, token: Admin
-) -> TemplateOut:
-    """Change a template."""
-    with session_scope() as session:
-        saved = service.save_template(session, data, template_id=template_id)
-        return TemplateOut.model_validate(saved, from_attributes=True)
-
-
-@router.delete("/templates/{template_id}", status_code=204, tags=["templates"])
-def remove_template(template_id: Annotated[int, Path(ge=1, le=MAX_ID)], token: Admin) -> None:
-    """Delete a template no rule uses."""
-    with session_scope() as session:
-        service.delete_template(session, template_id=template_id)
-
-
-@router.get("/rules", response_model=list[RuleOut], tags=["rules"])
-def get_rules(token: Admin, source_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None) -> list[RuleOut]:
-    """Every rule, or those of one event source."""
-    with session_scope() as session:
-        return [
-            RuleOut.model_validate(r, from_attributes=True) for r in service.list_rules(session, source_id=source_id)
-        ]
-
-
-@router.post("/rules", status_code=201, response_model=RuleOut, tags=["rules"])
-def create_rule(data: service.RuleIn, token: Admin) -> RuleOut:
-    """Create a rule."""
-    with session_scope() as session:
-        return RuleOut.model_validate(service.save_rule(session, data), from_attributes=True)
-
-
-@router.get("/rules/{rule_id}", response_model=RuleOut, tags=["rules"])
-def read_rule(rule_id: Annotated[int, Path(ge=1, le=MAX_ID)], token: Admin) -> RuleOut:
-    """One rule."""
-    with session_scope() as session:
-        return RuleOut.model_validate(service.get_rule(session, rule_id=rule_id), from_attributes=True)
-
-
-@router.put("/rules/{rule_id}", response_model=RuleOut, tags=["rules"])
-def update_rule(rule_id: Annotated[int, Path(ge=1, le=MAX_ID)], data: service.RuleIn, token: Admin) -> RuleOut:
-    """Change a rule (switch it off with `active: false`)."""
-    with session_scope() as session:
-        return RuleOut.model_validate(service.save_rule(session, data, rule_id=rule_id), from_attributes=True)
-
-
-@router.delete("/rules/{rule_id}", status_code=204, tags=["rules"])
-def remove_rule(rule_id: Annotated[int, Path(ge=1, le=MAX_ID)], token: Admin) -> None:
-    """Delete a rule."""
-    with session_scope() as session:
-        service.delete_rule(session, rule_id=rule_id)
-
-
 @router.get("/deliveries", response_model=list[DeliveryOut], tags=["deliveries"])
 def get_deliveries(
     token: Admin,
@@ -323,7 +181,7 @@ def get_deliveries(
 
 
 @router.get("/deliveries/{delivery_id}", response_model=DeliveryOut, tags=["deliveries"])
-def read_delivery(delivery_id: Annotated[int, Path(ge=1, le=MAX_ID)], token: Admin) -> DeliveryOut:
+def read_delivery(delivery_id: RowId, token: Admin) -> DeliveryOut:
     """One delivery with its rendered content and every attempt."""
     with session_scope() as session:
         detail = get_detail(session, delivery_id=delivery_id)
@@ -331,7 +189,7 @@ def read_delivery(delivery_id: Annotated[int, Path(ge=1, le=MAX_ID)], token: Adm
 
 
 @router.post("/deliveries/{delivery_id}/retry", status_code=202, response_model=DeliveryOut, tags=["deliveries"])
-async def retry(delivery_id: Annotated[int, Path(ge=1, le=MAX_ID)], token: Admin) -> DeliveryOut:
+async def retry(delivery_id: RowId, token: Admin) -> DeliveryOut:
     """Send a failed or retrying delivery again now."""
     delivery = await _db(lambda session: retry_delivery(session, delivery_id=delivery_id))
     from tasks.events import kick_delivery

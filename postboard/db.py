@@ -12,6 +12,9 @@ from sqlmodel import Session, create_engine
 
 from postboard.settings import get_settings
 
+# Row ids are 64-bit integers in SQLite and PostgreSQL: a larger number can name no row.
+MAX_ROW_ID = 2**63 - 1
+
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # WAL lets the web process read while workers write; the busy timeout turns

@@ -38,7 +38,6 @@ from postboard.settings import Settings
 from postboard.users.models import User
 
 log = logging.getLogger(__name__)
-_EMPTY_POST = post_payload(post_id=0, title="", author="", content="", excerpt="", url="")
 
 
 @dataclass(frozen=True)
@@ -196,11 +195,6 @@ def payload_of(post: PostView, *, settings: Settings) -> dict[str, Any]:
         excerpt=post.excerpt,
         url=post_url(settings, post.id),
     )
-
-
-def post_channel_active(session: Session, *, channel: Channel) -> bool:
-    """Whether the built-in `post.created` rule of a channel is switched on."""
-    return post_message(session, channel=channel, payload=_EMPTY_POST).active
 
 
 async def notify_post(session: Session, *, post_id: int, bus: Bus, settings: Settings) -> LivePost | None:

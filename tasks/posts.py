@@ -9,6 +9,7 @@ from postboard import flows, names
 from postboard.db import session_scope
 from postboard.deliveries.models import Channel
 from postboard.errors import PermanentFailure
+from postboard.events.builtin import post_rule_active
 from postboard.live.bus import RedisBus
 from postboard.mail.transport import SmtpTransport
 from postboard.settings import get_settings
@@ -29,7 +30,7 @@ async def send_post_emails(post_id: int) -> int:
     """Cut a post's audience into keyset chunks and queue one job per chunk."""
     settings = get_settings()
     with session_scope() as session:
-        if not flows.post_channel_active(session, channel=Channel.EMAIL):
+        if not post_rule_active(session, channel=Channel.EMAIL):
             log.info("post %s: email rule switched off", post_id)
             return 0
         chunks = flows.plan_email_chunks(session, chunk_size=settings.email_chunk_size)

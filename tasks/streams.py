@@ -27,6 +27,8 @@ class StreamBroker(RedisStreamBroker):
 
     # Called (in the background) when Redis answers again after an outage: the outbox relay.
     on_recovered: Callable[[], Awaitable[object]] | None = None
+    # Held so the running hook is not garbage-collected.
+    _recovery: "asyncio.Task[None] | None" = None
 
     async def listen(self) -> AsyncGenerator[AckableMessage, None]:
         """Yield new jobs, then jobs idle longer than `idle_timeout`; wait out Redis outages."""

@@ -45,24 +45,34 @@ def post_payload(*, post_id: int, title: str, author: str, content: str, excerpt
     return {"post_id": post_id, "title": title, "author": author, "content": content, "excerpt": excerpt, "url": url}
 
 
-def post_message(session: Session, *, channel: Channel, payload: dict[str, Any]) -> PostMessage:
-    """Render the built-in rule's template for a post; without the rule (not seeded) use the defaults."""
-    subject, body = (EMAIL_SUBJECT, EMAIL_TEXT) if channel is Channel.EMAIL else (IN_APP_TITLE, IN_APP_BODY)
-    found = session.exec(
+def _builtin(session: Session, channel: Channel) -> tuple[Rule, Template] | None:
+    row = session.exec(
         select(Rule, Template)
         .join(Template, Rule.template_id == Template.id)  # type: ignore[arg-type]
         .join(EventSource, Rule.source_id == EventSource.id)  # type: ignore[arg-type]
         .where(EventSource.name == POST_CREATED, Rule.builtin == True, Template.channel == channel)  # noqa: E712
     ).first()
+    return None if row is None else (row[0], row[1])
+
+
+def post_rule_active(session: Session, *, channel: Channel) -> bool:
+    """Whether the built-in `post.created` rule of a channel is on (no rule seeded: on)."""
+    found = _builtin(session, channel)
+    return found is None or found[0].active
+
+
+def post_message(session: Session, *, channel: Channel, payload: dict[str, Any]) -> PostMessage:
+    """Render the built-in rule's template for a post; without the rule (not seeded) use the defaults."""
+    default = (EMAIL_SUBJECT, EMAIL_TEXT) if channel is Channel.EMAIL else (IN_APP_TITLE, IN_APP_BODY)
+    subject, body = default
     active = True
-    if found is not None:
+    if (found := _builtin(session, channel)) is not None:
         rule, template = found
         active, subject, body = rule.active, template.subject or subject, template.body
     try:
         return PostMessage(active=active, subject=render(subject, payload, field="subject"), body=render(body, payload))
     except TemplateProblem:
         # An edited template that no longer fits the payload must not stop posts: fall back.
-        default = (EMAIL_SUBJECT, EMAIL_TEXT) if channel is Channel.EMAIL else (IN_APP_TITLE, IN_APP_BODY)
         return PostMessage(active=active, subject=render(default[0], payload), body=render(default[1], payload))
 
 

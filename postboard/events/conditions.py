@@ -124,7 +124,7 @@ def finite_json(value: Any) -> bool:
 def _check(condition: Condition, payload: Any) -> Check:
     found, actual = False, None
     try:
-        found, actual = _lookup(payload, condition.field)
+        found, actual = lookup(payload, condition.field)
         if condition.op is Operator.EXISTS:
             matched, reason = _exists(condition, found, actual)
         elif not found:
@@ -136,7 +136,7 @@ def _check(condition: Condition, payload: Any) -> Check:
     return Check(condition=condition, matched=matched, actual=actual, found=found, reason=reason)
 
 
-def _lookup(payload: Any, path: str) -> tuple[bool, Any]:
+def lookup(payload: Any, path: str) -> tuple[bool, Any]:
     """Follow a dotted path into the payload: whether it leads somewhere, and to what."""
     current = payload
     for part in path.split("."):

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from postboard.channels.sms import normalize_phone
 from postboard.deliveries.models import Channel, Delivery, DeliveryStatus
 from postboard.errors import PostboardError
-from postboard.events.conditions import Check, Conditions, evaluate, finite_json
+from postboard.events.conditions import Check, Conditions, evaluate, finite_json, lookup
 from postboard.events.models import Event, EventSource, RecipientKind, Rule, Template
 from postboard.events.schemas import payload_errors
 from postboard.events.service import get_source
@@ -96,23 +96,12 @@ class Receipt:
     replay: bool = False
 
 
-def _lookup(payload: Mapping[str, Any], path: str) -> Any:
-    value: Any = payload
-    for part in path.split("."):
-        if isinstance(value, Mapping) and part in value:
-            value = value[part]
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
-        else:
-            return None
-    return value
-
-
-def _recipients(session: Session, rule: Rule, payload: Mapping[str, Any], settings: Settings) -> list[Recipient]:
+def _recipients(
+    session: Session, rule: Rule, channel: Channel, payload: Mapping[str, Any], settings: Settings
+) -> list[Recipient]:
     kind, value = RecipientKind(rule.recipient_kind), rule.recipient_value
-    channel = Channel(session.get(Template, rule.template_id).channel)  # type: ignore[union-attr]
     if kind is RecipientKind.FIELD:
-        found = _lookup(payload, value)
+        _, found = lookup(payload, value)
         if found is None:
             raise ValueError(f"payload has no field {value!r} for the recipient")
         addresses = found if isinstance(found, list) else [found]
@@ -161,7 +150,7 @@ def _outcome(session: Session, rule: Rule, payload: dict[str, Any], settings: Se
     outcome.matched = True
     outcome.reason = "no conditions: always sends" if not conditions.items else "conditions met"
     try:
-        outcome.recipients = _recipients(session, rule, payload, settings)
+        outcome.recipients = _recipients(session, rule, outcome.channel, payload, settings)
         # One line: a subject becomes an email header, where a newline would start another header.
         subject = render(template.subject, payload, field="subject") if template.subject else None
         outcome.subject = " ".join(subject.split())[:500] if subject is not None else None

@@ -9,7 +9,8 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from postboard.deliveries.models import Channel, Delivery
+from postboard.db import MAX_ROW_ID, session_scope
+from postboard.deliveries.models import Channel
 from postboard.errors import NotFound, ValidationFailed
 from postboard.events.conditions import Conditions
 from postboard.events.models import EventSource, RecipientKind, Rule, Template
@@ -52,8 +53,8 @@ class RuleIn(BaseModel):
     """What a person submits for a rule."""
 
     name: str = Field(min_length=1, max_length=100)
-    source_id: int = Field(ge=1, le=2**63 - 1)
-    template_id: int = Field(ge=1, le=2**63 - 1)
+    source_id: int = Field(ge=1, le=MAX_ROW_ID)
+    template_id: int = Field(ge=1, le=MAX_ROW_ID)
     recipient_kind: RecipientKind
     recipient_value: str = Field(default="", max_length=500)
     secret: str = Field(default="", max_length=200)
@@ -200,6 +201,10 @@ def get_rule(session: Session, *, rule_id: int) -> Rule:
     return found
 
 
+def _is_user(session: Session, value: str) -> bool:
+    return value.isdigit() and int(value) <= MAX_ROW_ID and session.get(User, int(value)) is not None
+
+
 def _recipient_error(session: Session, channel: Channel, kind: RecipientKind, value: str) -> str | None:
     allowed = RECIPIENTS[channel]
     if kind not in allowed:
@@ -208,7 +213,9 @@ def _recipient_error(session: Session, channel: Channel, kind: RecipientKind, va
         return "name the payload field that holds the address, e.g. customer_email"
     if kind is RecipientKind.ROLE and value not in {r.value for r in Role}:
         return f"role must be one of {', '.join(r.value for r in Role)}"
-    if kind is RecipientKind.USER and (not value.isdigit() or len(value) > 18 or session.get(User, int(value)) is None):
+    if kind is RecipientKind.USER and (
+        not value.isdigit() or int(value) > MAX_ROW_ID or session.get(User, int(value)) is None
+    ):
         return f"no user with id {value!r}"
     if kind is RecipientKind.URL and channel is Channel.WEBHOOK and not value.startswith(("http://", "https://")):
         return "a webhook needs an http(s) URL"
@@ -265,15 +272,8 @@ def delete_rule(session: Session, *, rule_id: int) -> None:
     session.commit()
 
 
-def deliveries_of_rule(session: Session, *, rule_id: int) -> int:
-    """How many deliveries a rule has made."""
-    return session.exec(select(func.count()).select_from(Delivery).where(Delivery.rule_id == rule_id)).one()
-
-
 def webhook_secret_for(url: str) -> str | None:
     """The signing secret of the active webhook rule that posts to `url`, if it has one."""
-    from postboard.db import session_scope
-
     with session_scope() as session:
         return session.exec(
             select(Rule.secret).where(Rule.recipient_value == url, Rule.secret != "", col(Rule.active).is_(True))

@@ -5,12 +5,11 @@ from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Path
 
-from postboard.db import session_scope
+from postboard.db import MAX_ROW_ID, session_scope
 from postboard.tokens.models import ApiToken, Scope
 from postboard.tokens.service import authenticate, has_scope
 
-# Row ids are 64-bit in the database: a larger number is refused, not looked up.
-MAX_ID = 2**63 - 1
+MAX_ID = MAX_ROW_ID
 RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 

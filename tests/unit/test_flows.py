@@ -10,10 +10,10 @@ from sqlmodel import Session, func, select
 from postboard import names
 from postboard.deliveries.models import Channel, Delivery, DeliveryStatus
 from postboard.deliveries.service import count_by_status
-from postboard.events.builtin import seed_builtins
+from postboard.events.builtin import post_rule_active, seed_builtins
 from postboard.events.models import Rule, Template
 from postboard.events.service import set_rule_active
-from postboard.flows import EmailChunk, notify_post, plan_email_chunks, post_channel_active, send_email_chunk
+from postboard.flows import EmailChunk, notify_post, plan_email_chunks, send_email_chunk
 from postboard.live.bus import MemoryBus
 from postboard.mail.transport import MemoryTransport
 from postboard.notifications.models import Notification
@@ -142,6 +142,6 @@ async def test_built_in_rules_word_the_post_and_can_be_switched_off(session: Ses
 
     for rule in session.exec(select(Rule)).all():
         set_rule_active(session, rule_id=rule.id or 0, active=False)
-    assert not post_channel_active(session, channel=Channel.EMAIL)
+    assert not post_rule_active(session, channel=Channel.EMAIL)
     assert await notify_post(session, post_id=post.id or 0, bus=bus, settings=SETTINGS) is None
     assert len(bus.published) == 1

@@ -23,11 +23,14 @@ browser:
 
 test: install browser
 	@$(BIN)/ruff check postboard tasks tests benchmarks
+	@$(BIN)/ruff format --check postboard tasks tests benchmarks
+	@$(BIN)/mypy
 	@$(BIN)/pytest
 
 lint: install
 	@$(BIN)/ruff check postboard tasks tests benchmarks
 	@$(BIN)/ruff format --check postboard tasks tests benchmarks
+	@$(BIN)/mypy
 
 clean:
 	rm -rf var .web

@@ -110,9 +110,7 @@ class MonitorHub:
                 await self._push(room, self.queues_state, self.snapshot)
             elif room.startswith(POST_ROOM) and room[len(POST_ROOM) :].isdigit():
                 post_id = int(room[len(POST_ROOM) :])
-                await self._push(
-                    room, self.post_state, "progress", lambda p=post_id: asyncio.to_thread(read_progress, p)
-                )
+                await self._push(room, self.post_state, lambda p=post_id: self._progress(p))
 
     @staticmethod
     async def _progress(post_id: int) -> dict[str, Any] | None:

@@ -1,4 +1,7 @@
-"""Queue names, pub/sub channels and Redis keys: the one place they are spelled."""
+"""Queue names, pub/sub channels, socket rooms and Redis keys: the one place they are spelled."""
+
+import os
+import socket
 
 EMAILS_QUEUE = "emails"
 NOTIFICATIONS_QUEUE = "notifications"
@@ -8,16 +11,36 @@ WEBHOOKS_QUEUE = "webhooks"
 QUEUES = (EMAILS_QUEUE, NOTIFICATIONS_QUEUE, SMS_QUEUE, SLACK_QUEUE, WEBHOOKS_QUEUE)
 
 KEY_PREFIX = "postboard"
+
+# Redis pub/sub channels: producers (web, workers, scheduler) publish, each backend subscribes once.
 POSTS_CHANNEL = f"{KEY_PREFIX}:live:posts"
 NOTICES_CHANNEL = f"{KEY_PREFIX}:live:notices"
 
-
+# Socket rooms of one backend process: which tabs get which pushes.
+SIGNED_IN_ROOM = f"{KEY_PREFIX}:signed-in"
 USER_ROOM_PREFIX = f"{KEY_PREFIX}:user:"
+QUEUES_ROOM = f"{KEY_PREFIX}:queues"
+POST_ROOM_PREFIX = f"{KEY_PREFIX}:post:"
+# A tab is in these while signed in (left at sign-out) ...
+SESSION_ROOMS = (SIGNED_IN_ROOM, USER_ROOM_PREFIX)
+# ... and in at most one of these, for the page it shows (left at every page load).
+PAGE_ROOMS = (QUEUES_ROOM, POST_ROOM_PREFIX)
 
 
 def user_room(user_id: int) -> str:
     """Return the socket room of one user's tabs."""
     return f"{USER_ROOM_PREFIX}{user_id}"
+
+
+def post_room(post_id: int) -> str:
+    """Return the socket room of the tabs watching one post's fan-out progress."""
+    return f"{POST_ROOM_PREFIX}{post_id}"
+
+
+def post_of_room(room: str) -> int | None:
+    """Return the post id a progress room is for (None for any other room)."""
+    rest = room.removeprefix(POST_ROOM_PREFIX)
+    return int(rest) if rest != room and rest.isdigit() else None
 
 
 # Delayed retries, read by the one `taskiq scheduler`. No colon: taskiq-redis 1.2.2's
@@ -33,6 +56,11 @@ METRICS_JOBS = f"{KEY_PREFIX}:metrics:jobs"
 METRICS_DURATION = f"{KEY_PREFIX}:metrics:duration"
 BACKEND_TABS = f"{KEY_PREFIX}:backends:tabs"
 BACKEND_SEEN = f"{KEY_PREFIX}:backends:seen"
+
+
+def process_id() -> str:
+    """Return this process's name in the monitor's keys (a worker or a backend): host:pid."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def stream_key(queue: str) -> str:

@@ -1,11 +1,13 @@
-"""The Reflex app: wires pages, the live hub and the HTTP API; nothing else lives here."""
+"""The Reflex app: wires pages, the realtime hubs and the HTTP API; nothing else lives here."""
+
+import asyncio
 
 import reflex as rx
 
-from postboard.web import routes
+from postboard.web import deps, routes
 from postboard.web.api import create_api
-from postboard.web.live_hub import hub
-from postboard.web.monitor_hub import monitor
+from postboard.web.live_hub import LiveHub
+from postboard.web.monitor_hub import MonitorHub
 from postboard.web.pages.auth import AuthFormState, login_page, register_page
 from postboard.web.pages.dashboard import FeedState, dashboard_page
 from postboard.web.pages.deliveries import deliveries_page
@@ -25,17 +27,28 @@ from postboard.web.pages.templates import templates_page
 from postboard.web.pages.templates_state import TemplatesState
 from postboard.web.pages.tokens import TokensState, tokens_page
 from postboard.web.pages.users import UsersState, users_page
+from postboard.web.realtime import rooms
 from postboard.web.state import AppState
 
 app = rx.App(
     api_transformer=create_api(),
     toaster=rx.toast.provider(position="bottom-right", rich_colors=True),
 )
-hub.state_key = AppState.get_full_name()
-app.register_lifespan_task(hub.run)
-monitor.queues_state = QueuesState.get_full_name()
-monitor.post_state = PostState.get_full_name()
-app.register_lifespan_task(monitor.run)
+
+
+async def realtime(app: rx.App) -> None:
+    """For the life of the process: attach the rooms to the socket server, run the live and monitor hubs."""
+    from rxconfig import config
+
+    rooms.attach(app.sio, config.get_event_namespace())
+    live = LiveHub(rooms, state=AppState.get_full_name(), refresh_unread=AppState.refresh_unread)
+    monitor = MonitorHub(
+        rooms, deps.job_store(), queues_state=QueuesState.get_full_name(), post_state=PostState.get_full_name()
+    )
+    await asyncio.gather(live.run(), monitor.run())
+
+
+app.register_lifespan_task(realtime)
 
 app.add_page(
     dashboard_page,

@@ -1,8 +1,6 @@
 """Broker middlewares: retries on the `RETRY_DELAYS` schedule, and the job monitor's records."""
 
 import logging
-import os
-import socket
 import time
 import traceback
 from typing import Any
@@ -10,6 +8,7 @@ from typing import Any
 from taskiq import ScheduleSource, TaskiqMessage, TaskiqMiddleware, TaskiqResult
 from taskiq.middlewares import SmartRetryMiddleware
 
+from postboard import names
 from postboard.deliveries.retry import RetryPolicy
 from postboard.errors import PermanentFailure
 from postboard.monitor.records import JobRecord, JobStatus
@@ -18,7 +17,7 @@ from postboard.settings import get_settings
 
 log = logging.getLogger(__name__)
 
-WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+WORKER_ID = names.process_id()
 OUTCOME = "pb_outcome"
 # Set by a job that reschedules itself (a chunk's delivery retries): the attempt that run makes.
 ATTEMPT = "pb_attempt"

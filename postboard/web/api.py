@@ -9,13 +9,14 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
+from postboard import names
 from postboard.db import get_engine
 from postboard.errors import NotFound, ValidationFailed
 from postboard.web.config_api import router as config_router
+from postboard.web.deps import job_store
 from postboard.web.events_api import router as events_router
-from postboard.web.live_hub import hub
 from postboard.web.metrics import render_metrics
-from postboard.web.monitor_hub import monitor
+from postboard.web.realtime import rooms
 
 
 def _brief(error: Mapping[str, Any]) -> dict[str, Any]:
@@ -57,11 +58,11 @@ def create_api() -> FastAPI:
         """Say whether the database answers, and how many live tabs this process serves."""
         with get_engine().connect() as conn:
             conn.execute(text("SELECT 1"))
-        return {"status": "ok", "live_tabs": hub.tab_count()}
+        return {"status": "ok", "live_tabs": rooms.count(names.SIGNED_IN_ROOM)}
 
     @api.get("/metrics", tags=["ops"], response_class=Response)
     async def metrics() -> Response:
         """Prometheus metrics: queues, jobs (from every worker, via Redis), deliveries, tabs."""
-        return Response(await render_metrics(monitor.store), media_type=CONTENT_TYPE_LATEST)
+        return Response(await render_metrics(job_store()), media_type=CONTENT_TYPE_LATEST)
 
     return api

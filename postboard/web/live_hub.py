@@ -7,55 +7,34 @@ state is loaded or saved in the hot loop (STACK-NOTES: that is what costs 0.5–
 """
 
 import asyncio
-import gc
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import reflex as rx
-from reflex.constants.state import FIELD_MARKER
-from reflex.event import Event
+from redis.exceptions import RedisError
+from reflex.event import EventCallback
 from reflex.state import StateUpdate
-from socketio import AsyncServer
 
 from postboard import names
 from postboard.live.bus import RedisBus
 from postboard.live.messages import LiveNotice, LivePost
 from postboard.settings import get_settings
+from postboard.web.realtime import Rooms, state_update
 
 log = logging.getLogger(__name__)
 
-ROOM = "postboard:signed-in"
-
 
 class LiveHub:
-    """Holds this process's socket server and its buffer of recent live posts."""
+    """Follows the live channels and pushes each message into the rooms it is for."""
 
-    def __init__(self) -> None:
-        self.sio: AsyncServer | None = None
-        self.namespace = "/_event"
-        self.state_key = ""
+    def __init__(self, rooms: Rooms, *, state: str, refresh_unread: EventCallback[()]) -> None:
+        self.rooms = rooms
+        # The root state holding `live_posts`, and the event that makes a tab re-read its unread count.
+        self.state = state
+        self.refresh_unread = refresh_unread
         self.recent: deque[dict[str, Any]] = deque(maxlen=get_settings().live_buffer)
-
-    async def join(self, sid: str, user_id: int) -> None:
-        """Let a signed-in tab receive live posts and its user's own notices."""
-        if self.sio is not None and sid:
-            await self.sio.enter_room(sid, ROOM, namespace=self.namespace)
-            await self.sio.enter_room(sid, names.user_room(user_id), namespace=self.namespace)
-
-    async def leave(self, sid: str) -> None:
-        """Stop a tab receiving live posts and notices (sign-out)."""
-        if self.sio is not None and sid:
-            for room in list(self.sio.manager.get_rooms(sid, self.namespace)):
-                if room == ROOM or room.startswith(names.USER_ROOM_PREFIX):
-                    await self.sio.leave_room(sid, room, namespace=self.namespace)
-
-    def tab_count(self) -> int:
-        """Return how many signed-in tabs this process serves."""
-        if self.sio is None:
-            return 0
-        return sum(1 for _ in self.sio.manager.get_participants(self.namespace, ROOM))
 
     def build_update(self, post: LivePost) -> StateUpdate:
         """Return the one update every tab gets for a post."""
@@ -67,35 +46,26 @@ class LiveHub:
             duration=8000,
             close_button=True,
         )
-        return StateUpdate(
-            delta={self.state_key: {f"live_posts{FIELD_MARKER}": list(self.recent)}},
-            events=Event.from_event_type(toast),
-        )
+        return state_update(self.state, {"live_posts": list(self.recent)}, [toast])
 
     async def deliver(self, post: LivePost) -> None:
         """Send one post to every signed-in tab of this process."""
-        if self.sio is None:
-            return
-        update = self.build_update(post)
-        # A full collection in the middle of a 1,000-socket fan-out costs 170-270 ms
-        # and frees nothing: keep the collector out of the burst.
-        gc.disable()
-        try:
-            await self.sio.emit("event", update, room=ROOM, namespace=self.namespace)
-        finally:
-            gc.enable()
+        await self.rooms.emit(names.SIGNED_IN_ROOM, self.build_update(post))
 
-    async def run(self, app: rx.App) -> None:
-        """Subscribe to the posts channel for the life of the process, reconnecting on errors."""
-        from rxconfig import config
+    async def notify(self, notice: LiveNotice) -> None:
+        """Send a notice to its users' tabs: a toast, and each tab re-reads its exact unread count."""
+        toast = rx.toast.info(notice.title, description=notice.body[:200], duration=8000, close_button=True)
+        update = state_update(events=[toast, self.refresh_unread])
+        for user_id in notice.user_ids:
+            await self.rooms.emit(names.user_room(user_id), update)
 
-        self.sio = app.sio
-        self.namespace = config.get_event_namespace()
+    async def run(self) -> None:
+        """Follow the posts and notices channels for the life of the process."""
         if not get_settings().live_enabled:
             log.info("live push disabled by LIVE_ENABLED=false")
             return
         await asyncio.gather(
-            self._follow(names.POSTS_CHANNEL, self._handle), self._follow(names.NOTICES_CHANNEL, self._notice)
+            self._follow(names.POSTS_CHANNEL, self._on_post), self._follow(names.NOTICES_CHANNEL, self._on_notice)
         )
 
     async def _follow(self, channel: str, handle: Callable[[str], Awaitable[None]]) -> None:
@@ -106,17 +76,27 @@ class LiveHub:
                 async with bus.subscribe(channel) as messages:
                     delay = 0.5
                     async for raw in messages:
-                        await handle(raw)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - Redis down: retry, never kill the web process
-                log.warning("live subscription lost (%s); retrying in %.1fs", exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
+                        await self._handle_one(channel, handle, raw)
+            except (RedisError, OSError) as exc:
+                # Redis down or restarting: expected, so no traceback; retry with backoff.
+                log.warning("live subscription to %s lost (%s); retrying in %.1fs", channel, exc, delay)
+            except Exception:
+                log.exception("live subscription to %s failed; retrying in %.1fs", channel, delay)
             finally:
                 await bus.close()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
 
-    async def _handle(self, raw: str) -> None:
+    @staticmethod
+    async def _handle_one(channel: str, handle: Callable[[str], Awaitable[None]], raw: str) -> None:
+        try:
+            await handle(raw)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("live message on %s not delivered: %.200s", channel, raw)
+
+    async def _on_post(self, raw: str) -> None:
         try:
             post = LivePost.model_validate_json(raw)
         except ValueError:
@@ -124,22 +104,10 @@ class LiveHub:
             return
         await self.deliver(post)
 
-    async def _notice(self, raw: str) -> None:
+    async def _on_notice(self, raw: str) -> None:
         try:
             notice = LiveNotice.model_validate_json(raw)
         except ValueError:
             log.warning("ignoring malformed notice: %.200s", raw)
             return
-        if self.sio is None:
-            return
-        from postboard.web.state import AppState
-
-        toast = rx.toast.info(notice.title, description=notice.body[:200], duration=8000, close_button=True)
-        # Each tab re-reads its user's exact unread count (one small query), as a reload would.
-        events = [*Event.from_event_type(toast), *Event.from_event_type(AppState.refresh_unread())]
-        update = StateUpdate(delta={}, events=events)
-        for user_id in notice.user_ids:
-            await self.sio.emit("event", update, room=names.user_room(user_id), namespace=self.namespace)
-
-
-hub = LiveHub()
+        await self.notify(notice)

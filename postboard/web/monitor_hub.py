@@ -1,22 +1,23 @@
 """Pushes the queue monitor and post progress bars to the tabs watching them; runs the long-wait watch.
 
 One loop per backend process. Each `MONITOR_INTERVAL` it reads the figures once for all
-watching tabs of this process and sends an update only when they changed: the browser
-never polls. Every `WATCH_SECONDS` it checks for long waits, so alerts go out even when
-no admin has the monitor open; every few seconds it reports its tab count for /metrics.
+watching tabs of this process and sends an update only when they changed or a tab
+joined: the browser never polls. Every `WATCH_SECONDS` it checks for long waits, so
+alerts go out even when no admin has the monitor open; every few seconds it reports
+its tab count for /metrics.
 """
 
 import asyncio
+import functools
 import json
 import logging
-import os
-import socket
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from reflex.constants.state import FIELD_MARKER
-from reflex.state import StateUpdate
+import aiosmtplib
+from redis.exceptions import RedisError
+from sqlalchemy.exc import OperationalError
 
 from postboard import flows, names
 from postboard.db import session_scope
@@ -26,107 +27,69 @@ from postboard.monitor.alerts import check_long_waits
 from postboard.monitor.snapshot import build_snapshot
 from postboard.monitor.store import JobStore
 from postboard.settings import get_settings
-from postboard.web.live_hub import LiveHub, hub
+from postboard.web.realtime import Rooms, state_update
 
 log = logging.getLogger(__name__)
 
-QUEUES_ROOM = "postboard:queues"
-POST_ROOM = "postboard:post:"
 WATCH_SECONDS = 15.0
 TABS_SECONDS = 5.0
-BACKEND_ID = f"{socket.gethostname()}:{os.getpid()}"
-
-
-def progress_payload(progress: flows.PostProgress) -> dict[str, int]:
-    """The progress bar's figures."""
-    return {
-        "audience": progress.audience,
-        "emailed": progress.emailed,
-        "failed": progress.failed,
-        "retrying": progress.retrying,
-        "pending": progress.pending,
-        "in_app": progress.in_app,
-        "done": int(progress.done),
-    }
+# A service being down is expected now and then: logged without a traceback, tried next round.
+OUTAGES = (RedisError, OSError, aiosmtplib.SMTPException, OperationalError)
+Figures = dict[str, Any]
 
 
 def read_progress(post_id: int) -> dict[str, int] | None:
-    """Read one post's progress from the database (None if the post is gone)."""
+    """Read one post's progress bar figures from the database (None if the post is gone)."""
     try:
         with session_scope() as session:
-            return progress_payload(flows.post_progress(session, post_id=post_id))
+            return flows.post_progress(session, post_id=post_id).figures()
     except NotFound:
         return None
+
+
+async def queue_snapshot(store: JobStore) -> Figures:
+    """Build the queue monitor's figures now."""
+    settings = get_settings()
+    thresholds = {q: settings.long_wait_threshold(q) for q in names.QUEUES}
+    return await build_snapshot(store, queues=names.QUEUES, thresholds=thresholds)
 
 
 class MonitorHub:
     """The periodic pusher of one backend process."""
 
-    def __init__(self, live: LiveHub) -> None:
-        self.live = live
-        self.queues_state = ""
-        self.post_state = ""
-        self._last: dict[str, str] = {}
-        self._store: JobStore | None = None
-
-    @property
-    def store(self) -> JobStore:
-        """This process's monitor store."""
-        if self._store is None:
-            self._store = JobStore.from_url(get_settings().redis_url)
-        return self._store
-
-    async def watch(self, sid: str, room: str) -> None:
-        """Let a tab receive a room's updates (and forget what it was last sent)."""
-        if self.live.sio is not None and sid:
-            await self.live.sio.enter_room(sid, room, namespace=self.live.namespace)
-            self._last.pop(room, None)
-
-    async def unwatch_all(self, sid: str) -> None:
-        """Stop a tab receiving monitor and progress updates (every page load starts clean)."""
-        if self.live.sio is None or not sid:
-            return
-        for room in self.live.sio.rooms(sid, namespace=self.live.namespace):
-            if room == QUEUES_ROOM or str(room).startswith(POST_ROOM):
-                await self.live.sio.leave_room(sid, room, namespace=self.live.namespace)
-
-    def watched_rooms(self) -> list[str]:
-        """Rooms of this process that have at least one tab in them."""
-        if self.live.sio is None:
-            return []
-        rooms = self.live.sio.manager.rooms.get(self.live.namespace, {})
-        return [r for r, members in rooms.items() if isinstance(r, str) and r.startswith("postboard:") and members]
-
-    async def snapshot(self) -> dict[str, Any]:
-        """Build the queue monitor's figures now."""
-        settings = get_settings()
-        thresholds = {q: settings.long_wait_threshold(q) for q in names.QUEUES}
-        return await build_snapshot(self.store, queues=names.QUEUES, thresholds=thresholds)
+    def __init__(self, rooms: Rooms, store: JobStore, *, queues_state: str, post_state: str) -> None:
+        self.rooms = rooms
+        self.store = store
+        # The page states the figures land in.
+        self.queues_state = queues_state
+        self.post_state = post_state
+        self._sent: dict[str, tuple[str, frozenset[str]]] = {}
+        self.backend_id = names.process_id()
 
     async def tick(self) -> None:
-        """Send each watched room its figures if they changed."""
-        for room in self.watched_rooms():
-            if room == QUEUES_ROOM:
-                await self._push(room, self.queues_state, self.snapshot)
-            elif room.startswith(POST_ROOM) and room[len(POST_ROOM) :].isdigit():
-                post_id = int(room[len(POST_ROOM) :])
-                await self._push(room, self.post_state, lambda p=post_id: self._progress(p))
+        """Send each watched room its figures if they changed, or if a tab joined since the last send."""
+        for room in self.rooms.occupied(names.PAGE_ROOMS):
+            if room == names.QUEUES_ROOM:
+                await self._push(room, self.queues_state, functools.partial(queue_snapshot, self.store))
+            elif (post_id := names.post_of_room(room)) is not None:
+                await self._push(room, self.post_state, functools.partial(self._progress, post_id))
 
     @staticmethod
-    async def _progress(post_id: int) -> dict[str, Any] | None:
+    async def _progress(post_id: int) -> Figures | None:
         progress = await asyncio.to_thread(read_progress, post_id)
         return None if progress is None else {"progress": progress}
 
-    async def _push(self, room: str, state: str, read: Callable[[], Awaitable[dict[str, Any] | None]]) -> None:
+    async def _push(self, room: str, state: str, read: Callable[[], Awaitable[Figures | None]]) -> None:
         values = await read()
-        if values is None or self.live.sio is None:
+        if values is None:
             return
         encoded = json.dumps(values, sort_keys=True, default=str)
-        if self._last.get(room) == encoded:
+        members = self.rooms.members(room)
+        last = self._sent.get(room)
+        if last is not None and last[0] == encoded and members <= last[1]:
             return
-        self._last[room] = encoded
-        update = StateUpdate(delta={state: {f"{var}{FIELD_MARKER}": value for var, value in values.items()}})
-        await self.live.sio.emit("event", update, room=room, namespace=self.live.namespace)
+        self._sent[room] = (encoded, members)
+        await self.rooms.emit(room, state_update(state, values))
 
     async def watch_queues(self) -> None:
         """Alert admins about long waits (once per incident, whichever process sees it first)."""
@@ -139,8 +102,8 @@ class MonitorHub:
     async def report_tabs(self) -> None:
         """Publish this process's signed-in tab count for /metrics."""
         pipe = self.store.redis.pipeline(transaction=False)
-        pipe.hset(names.BACKEND_TABS, BACKEND_ID, self.live.tab_count())
-        pipe.zadd(names.BACKEND_SEEN, {BACKEND_ID: time.time()})
+        pipe.hset(names.BACKEND_TABS, self.backend_id, str(self.rooms.count(names.SIGNED_IN_ROOM)))
+        pipe.zadd(names.BACKEND_SEEN, {self.backend_id: time.time()})
         await pipe.execute()
 
     async def run(self) -> None:
@@ -159,11 +122,8 @@ class MonitorHub:
             for name, job in jobs:
                 try:
                     await job()
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:  # noqa: BLE001 - Redis or SMTP down: try again next round
+                except OUTAGES as exc:
                     log.warning("monitor %s failed: %s", name, exc)
+                except Exception:
+                    log.exception("monitor %s failed", name)
             await asyncio.sleep(interval)
-
-
-monitor = MonitorHub(hub)

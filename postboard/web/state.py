@@ -5,13 +5,15 @@ from typing import Any
 import reflex as rx
 from reflex.vars.base import Var, VarData
 
+from postboard import names
 from postboard.db import session_scope
 from postboard.notifications.service import unread_summary
+from postboard.settings import get_settings
 from postboard.users.models import Role, User
 from postboard.users.service import end_session, user_for_token
 from postboard.web import routes
-from postboard.web.live_hub import hub
-from postboard.web.monitor_hub import monitor
+from postboard.web.event import event
+from postboard.web.realtime import rooms
 
 SESSION_COOKIE = "pb_session"
 LivePostRow = dict[str, Any]
@@ -20,17 +22,19 @@ LivePostRow = dict[str, Any]
 class AppState(rx.State):
     """Auth and the live figures every page header shows."""
 
-    session_token: str = rx.Cookie("", name=SESSION_COOKIE, same_site="lax", max_age=14 * 86400)
-    user_id: int = 0
-    user_name: str = ""
-    user_email: str = ""
-    user_role: str = ""
+    session_token: str = rx.Cookie(
+        "", name=SESSION_COOKIE, same_site="lax", max_age=get_settings().session_days * 86400
+    )
+    user_id: rx.Field[int] = rx.field(0)
+    user_name: rx.Field[str] = rx.field("")
+    user_email: rx.Field[str] = rx.field("")
+    user_role: rx.Field[str] = rx.field("")
     # Exact at the last sync with the database; live posts newer than
     # `synced_post_id` are added to it in the browser.
-    unread_count: int = 0
-    synced_post_id: int = 0
+    unread_count: rx.Field[int] = rx.field(0)
+    synced_post_id: rx.Field[int] = rx.field(0)
     # Written only by the live hub's broadcast, never by a handler.
-    live_posts: list[LivePostRow] = []
+    live_posts: rx.Field[list[LivePostRow]] = rx.field(default_factory=list)
 
     @rx.var
     def signed_in(self) -> bool:
@@ -63,28 +67,33 @@ class AppState(rx.State):
         with session_scope() as session:
             user = user_for_token(session, token=self.session_token)
         self._set_user(user)
+        sid = self.router.session.session_id
         # A page load leaves the monitor and progress rooms; the page's own load rejoins one.
-        await monitor.unwatch_all(self.router.session.session_id)
+        await rooms.leave(sid, *names.PAGE_ROOMS)
         if user is None:
+            await rooms.leave(sid, *names.SESSION_ROOMS)
             return False
         self._sync_unread()
-        await hub.join(self.router.session.session_id, self.user_id)
+        mine = names.user_room(self.user_id)
+        # Another account signed in from this tab before: its notices are not this user's.
+        await rooms.leave(sid, names.USER_ROOM_PREFIX, keep=[mine])
+        await rooms.join(sid, names.SIGNED_IN_ROOM, mine)
         return True
 
-    @rx.event
+    @event
     def refresh_unread(self) -> None:
         """Re-read the exact unread count (a notice for this user was just delivered)."""
         if self.user_id:
             self._sync_unread()
 
-    @rx.event
+    @event
     async def require_user(self) -> Any:
         """on_load of signed-in pages: load the user or send them to sign in."""
         if not await self._load_user():
             return rx.redirect(routes.LOGIN)
         return None
 
-    @rx.event
+    @event
     async def require_admin(self) -> Any:
         """on_load of admin pages."""
         if not await self._load_user():
@@ -96,20 +105,20 @@ class AppState(rx.State):
             ]
         return None
 
-    @rx.event
+    @event
     async def redirect_if_signed_in(self) -> Any:
         """on_load of the sign-in pages: a signed-in user goes to the dashboard."""
         if await self._load_user():
             return rx.redirect(routes.HOME)
         return None
 
-    @rx.event
+    @event
     async def sign_out(self) -> Any:
         """End this browser's session."""
         if self.session_token:
             with session_scope() as session:
                 end_session(session, token=self.session_token)
-        await hub.leave(self.router.session.session_id)
+        await rooms.leave(self.router.session.session_id, *names.SESSION_ROOMS)
         self.session_token = ""
         self._set_user(None)
         self.unread_count = 0
@@ -117,6 +126,7 @@ class AppState(rx.State):
 
 
 def _js(expr: str, var_type: type, *deps: Var[Any]) -> Var[Any]:
+    # A client-side expression over state vars, carrying their hooks and imports.
     data = VarData.merge(*(d._get_all_var_data() for d in deps))
     return Var(_js_expr=expr, _var_type=var_type, _var_data=data).guess_type()
 

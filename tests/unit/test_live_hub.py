@@ -7,6 +7,8 @@ from reflex.utils.format import json_dumps
 
 from postboard.live.messages import LivePost
 from postboard.web.live_hub import LiveHub
+from postboard.web.state import AppState
+from tests.unit.twins import MemoryRooms
 
 
 def _post(n: int, title: str = "Hello") -> LivePost:
@@ -21,8 +23,7 @@ def _post(n: int, title: str = "Hello") -> LivePost:
 
 
 def test_update_carries_recent_posts_newest_first_and_a_toast() -> None:
-    hub = LiveHub()
-    hub.state_key = "root.app_state"
+    hub = LiveHub(MemoryRooms(), state="root.app_state", refresh_unread=AppState.refresh_unread)
     hub.build_update(_post(1))
     update = hub.build_update(_post(2, title="<img src=x onerror=alert(1)>"))
     posts = update.delta["root.app_state"][f"live_posts{FIELD_MARKER}"]
@@ -36,8 +37,7 @@ def test_update_carries_recent_posts_newest_first_and_a_toast() -> None:
 
 
 def test_repeated_message_is_not_listed_twice_and_buffer_is_bounded() -> None:
-    hub = LiveHub()
-    hub.state_key = "s"
+    hub = LiveHub(MemoryRooms(), state="s", refresh_unread=AppState.refresh_unread)
     for n in range(1, 60):
         hub.build_update(_post(n))
     update = hub.build_update(_post(59))

@@ -10,6 +10,7 @@ from postboard.settings import get_settings
 from postboard.users.service import authenticate, create_user, start_session
 from postboard.web import routes
 from postboard.web.components.layout import field_error
+from postboard.web.event import event
 from postboard.web.state import AppState
 
 
@@ -43,7 +44,7 @@ class AuthFormState(AppState):
         self.errors = {}
         return rx.redirect(routes.HOME)
 
-    @rx.event
+    @event
     def register(self, form: dict[str, str]) -> Any:
         """Create an account and sign it in."""
         settings = get_settings()
@@ -61,7 +62,7 @@ class AuthFormState(AppState):
             return None
         return self._signed_in(token)
 
-    @rx.event
+    @event
     def login(self, form: dict[str, str]) -> Any:
         """Sign in with email and password."""
         with session_scope() as session:
@@ -72,7 +73,7 @@ class AuthFormState(AppState):
             token = start_session(session, user=user, days=get_settings().session_days)
         return self._signed_in(token)
 
-    @rx.event
+    @event
     def clear_errors(self) -> None:
         """Clear the messages when a form opens."""
         self.errors = {}

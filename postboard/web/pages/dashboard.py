@@ -11,6 +11,7 @@ from postboard.posts.service import get_post, latest_posts, publish
 from postboard.users.models import User
 from postboard.web.components.feed import PostRow, post_row
 from postboard.web.components.layout import field_error, page
+from postboard.web.event import event
 from postboard.web.state import AppState, _js
 from tasks.dispatch import TaskiqDispatcher
 
@@ -38,7 +39,7 @@ class FeedState(AppState):
     content_error: str = ""
     notice: str = ""
 
-    @rx.event
+    @event
     def load(self) -> None:
         """Load the newest posts."""
         if not self.signed_in:
@@ -48,7 +49,7 @@ class FeedState(AppState):
         self.posts = rows
         self.feed_top_id = int(rows[0]["id"]) if rows else 0
 
-    @rx.event
+    @event
     async def publish(self, form: dict[str, str]) -> Any:
         """Publish a post from the form; inline messages on bad input."""
         self.title_error = self.content_error = self.notice = ""

@@ -11,6 +11,9 @@ from postboard.deliveries.log import get_detail, list_deliveries, retry_delivery
 from postboard.deliveries.models import Channel, Delivery, DeliveryStatus
 from postboard.errors import NotFound, ValidationFailed
 from postboard.events.models import Event, EventSource
+
+# As `event_handler`: the state has a field named `event` (the filter).
+from postboard.web.event import event as event_handler
 from postboard.web.state import AppState
 from tasks.events import DELIVER
 
@@ -113,7 +116,7 @@ class DeliveriesState(AppState):
             return "No deliveries match."
         return f"{self.offset + 1}–{min(self.offset + PAGE_SIZE, self.total)} of {self.total}"
 
-    @rx.event
+    @event_handler
     def load(self) -> None:
         """Read the filters from the address (?event=…&status=…&channel=…) and list the newest."""
         if not self.is_admin:
@@ -125,37 +128,37 @@ class DeliveriesState(AppState):
         self.offset, self.open = 0, False
         self._reload()
 
-    @rx.event
+    @event_handler
     def set_status(self, value: str) -> None:
         """Show one status, or all."""
         self.status, self.offset = value if value in {s.value for s in DeliveryStatus} else ALL, 0
         self._reload()
 
-    @rx.event
+    @event_handler
     def set_channel(self, value: str) -> None:
         """Show one channel, or all."""
         self.channel, self.offset = value if value in {c.value for c in Channel} else ALL, 0
         self._reload()
 
-    @rx.event
+    @event_handler
     def set_event(self, value: str) -> None:
         """Show one event (id) or event source (name)."""
         self.event, self.offset = value[:100], 0
         self._reload()
 
-    @rx.event
+    @event_handler
     def clear_filters(self) -> None:
         """Show everything."""
         self.status, self.channel, self.event, self.offset = ALL, ALL, "", 0
         self._reload()
 
-    @rx.event
+    @event_handler
     def turn_page(self, step: int) -> None:
         """Newer (-1) or older (+1) rows."""
         self.offset = max(0, min(self.offset + step * PAGE_SIZE, max(self.total - 1, 0)))
         self._reload()
 
-    @rx.event
+    @event_handler
     def show(self, delivery_id: int) -> Any:
         """Open one delivery with its rendered content and attempts."""
         if not self.is_admin:
@@ -181,12 +184,12 @@ class DeliveriesState(AppState):
         self.open = True
         return None
 
-    @rx.event
+    @event_handler
     def set_open(self, value: bool) -> None:
         """Close the dialog."""
         self.open = value
 
-    @rx.event
+    @event_handler
     async def retry(self, delivery_id: int) -> Any:
         """Make a failed delivery pending again and queue its channel's job."""
         if not self.is_admin:

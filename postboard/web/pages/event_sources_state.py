@@ -12,6 +12,7 @@ from postboard.errors import NotFound
 from postboard.events.schemas import SchemaProblem, check_schema, sample_payload
 from postboard.events.service import SourceIn, delete_source, get_source, list_rules, list_sources, save_source
 from postboard.web.components.form import input_errors, json_object, pretty
+from postboard.web.event import event
 from postboard.web.pages.platform_state import RecordEditorState
 from postboard.web.state import AppState
 
@@ -60,12 +61,12 @@ class SourcesState(RecordEditorState, AppState):
         self.schema_text, self.sample_text = pretty(schema), pretty(sample)
         self.errors = {}
 
-    @rx.event
+    @event
     def new(self) -> None:
         """Open an empty form."""
         self._open(source_id=0, name="", description="", schema=None, sample=None)
 
-    @rx.event
+    @event
     def edit(self, source_id: int) -> Any:
         """Open the form on one source."""
         if not self.is_admin:
@@ -85,19 +86,19 @@ class SourcesState(RecordEditorState, AppState):
         )
         return None
 
-    @rx.event
+    @event
     def set_schema_text(self, text: str) -> None:
         """Keep the schema as typed."""
         self.schema_text = text
         self.errors.pop("payload_schema", None)
 
-    @rx.event
+    @event
     def set_sample_text(self, text: str) -> None:
         """Keep the sample as typed."""
         self.sample_text = text
         self.errors.pop("sample_payload", None)
 
-    @rx.event
+    @event
     def sample_from_schema(self) -> None:
         """Fill the sample payload with an example built from the schema typed so far."""
         try:
@@ -111,7 +112,7 @@ class SourcesState(RecordEditorState, AppState):
         self.errors = {}
         self.sample_text = pretty(sample_payload(schema))
 
-    @rx.event
+    @event
     def save(self, form: dict[str, Any]) -> Any:
         """Create or update the source from the form; every problem shows under its field."""
         if not self.is_admin:
@@ -134,7 +135,7 @@ class SourcesState(RecordEditorState, AppState):
             lambda session: save_source(session, data, source_id=self.edit_id or None), what="event source"
         )
 
-    @rx.event
+    @event
     def delete(self, source_id: int) -> Any:
         """Delete a source with its rules."""
         if not self.is_admin:

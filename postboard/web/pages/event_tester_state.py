@@ -3,7 +3,6 @@
 from dataclasses import dataclass, field
 from typing import Any
 
-import reflex as rx
 from pydantic import ValidationError
 
 from postboard.db import session_scope
@@ -17,6 +16,7 @@ from postboard.outbox.service import dispatch_event
 from postboard.settings import get_settings
 from postboard.web.components.condition_builder import summary
 from postboard.web.components.form import json_object, pretty
+from postboard.web.event import event
 from postboard.web.state import AppState
 from tasks.dispatch import TaskiqDispatcher
 
@@ -152,7 +152,7 @@ class EventTesterState(AppState):
         self.description = source.description
         self.payload_text = pretty(source.sample_payload or sample_payload(source.payload_schema))
 
-    @rx.event
+    @event
     def load(self) -> None:
         """List the sources; pick ?source=… or the first one admins made."""
         if not self.is_admin:
@@ -164,18 +164,18 @@ class EventTesterState(AppState):
         self.source = wanted if wanted in self.sources else (custom or self.sources or [""])[0]
         self._prefill()
 
-    @rx.event
+    @event
     def choose_source(self, name: str) -> None:
         """Switch source; the payload becomes its sample."""
         self.source = name
         self._prefill()
 
-    @rx.event
+    @event
     def reset_payload(self) -> None:
         """Put the source's sample payload back."""
         self._prefill()
 
-    @rx.event
+    @event
     def set_payload_text(self, text: str) -> None:
         """Keep the payload as typed."""
         self.payload_text = text
@@ -194,7 +194,7 @@ class EventTesterState(AppState):
             self.payload_error = f"Payload: {exc}"
             return None
 
-    @rx.event
+    @event
     def run_simulation(self) -> None:
         """Show what every rule of the source would do with the payload; nothing is sent."""
         payload = self._payload()
@@ -214,7 +214,7 @@ class EventTesterState(AppState):
             f"{matched} of {len(plan.outcomes)} rule(s) match: {n} message{'s' if n != 1 else ''} would be sent."
         )
 
-    @rx.event
+    @event
     async def send(self) -> None:
         """Really receive the event: record it, plan its deliveries and queue them."""
         payload = self._payload()

@@ -5,6 +5,7 @@ import reflex as rx
 from postboard.mailbox.service import count_messages, list_messages, read_message
 from postboard.settings import get_settings
 from postboard.web.components.layout import page
+from postboard.web.event import event
 from postboard.web.state import AppState
 
 MailRow = dict[str, str]
@@ -22,7 +23,7 @@ class MailboxState(AppState):
     open_html: str = ""
     open_text: str = ""
 
-    @rx.event
+    @event
     def load(self) -> None:
         """List the newest captured messages."""
         if not self.is_admin:
@@ -39,7 +40,7 @@ class MailboxState(AppState):
             for m in list_messages(folder, limit=100)
         ]
 
-    @rx.event
+    @event
     def open(self, key: str) -> None:
         """Show one message."""
         mail = read_message(get_settings().mailbox_dir, key=key)

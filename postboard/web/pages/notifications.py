@@ -7,6 +7,7 @@ import reflex as rx
 from postboard.db import session_scope
 from postboard.notifications.service import list_for_user, mark_all_read, mark_read
 from postboard.web.components.layout import page
+from postboard.web.event import event
 from postboard.web.state import AppState, new_live_posts
 
 InboxRow = dict[str, Any]
@@ -34,20 +35,20 @@ class InboxState(AppState):
         ]
         self._sync_unread()
 
-    @rx.event
+    @event
     def load(self) -> None:
         """Load the newest notifications and the exact unread count."""
         if self.signed_in:
             self._reload()
 
-    @rx.event
+    @event
     def read_one(self, notification_id: int) -> None:
         """Mark one notification as read."""
         with session_scope() as session:
             mark_read(session, user_id=self.user_id, notification_id=notification_id)
         self._reload()
 
-    @rx.event
+    @event
     def read_all(self) -> None:
         """Mark every notification as read."""
         with session_scope() as session:

@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from postboard.db import session_scope
 from postboard.errors import NotFound, ValidationFailed
+from postboard.web.event import event
 
 
 class Named(Protocol):
@@ -34,14 +35,14 @@ class RecordEditorState(rx.State, mixin=True):
     def _reload(self) -> None:
         raise NotImplementedError
 
-    @rx.event
+    @event
     def load(self) -> None:
         """List the records, the form closed."""
         if self.is_admin:
             self.editing = False
             self._reload()
 
-    @rx.event
+    @event
     def cancel(self) -> None:
         """Close the form."""
         self.editing, self.errors = False, {}

@@ -2,11 +2,14 @@
 
 import reflex as rx
 
+from postboard import names
 from postboard.db import session_scope
 from postboard.errors import NotFound
 from postboard.posts.service import get_post
 from postboard.web.components.layout import page
-from postboard.web.monitor_hub import POST_ROOM, monitor, read_progress
+from postboard.web.event import event
+from postboard.web.monitor_hub import read_progress
+from postboard.web.realtime import rooms
 from postboard.web.state import AppState
 
 
@@ -22,7 +25,7 @@ class PostState(AppState):
     is_author: bool = False
     progress: dict[str, int] = {}
 
-    @rx.event
+    @event
     async def load(self) -> None:
         """Load the post named in the URL; its author also gets the live fan-out progress."""
         if not self.signed_in:
@@ -46,7 +49,7 @@ class PostState(AppState):
         self.is_author = post.author_id == self.user_id
         if self.is_author:
             self.progress = read_progress(post.id) or {}
-            await monitor.watch(self.router.session.session_id, f"{POST_ROOM}{post.id}")
+            await rooms.join(self.router.session.session_id, names.post_room(post.id))
 
 
 def _segment(value: rx.Var[int], color: str, label: str) -> rx.Component:

@@ -5,10 +5,12 @@ from typing import Any
 import reflex as rx
 
 from postboard import names
+from postboard.web import deps
 from postboard.web.components.layout import page
-from postboard.web.monitor_hub import QUEUES_ROOM, monitor
+from postboard.web.event import event
+from postboard.web.monitor_hub import queue_snapshot
+from postboard.web.realtime import rooms
 from postboard.web.state import AppState
-from tasks.monitor import retry_all_failed, retry_failed_job
 
 Row = dict[str, Any]
 GREEN, RED = "var(--grass-9)", "var(--red-9)"
@@ -28,58 +30,58 @@ class QueuesState(AppState):
     detail_open: bool = False
 
     async def _refresh(self) -> None:
-        for var, value in (await monitor.snapshot()).items():
+        for var, value in (await queue_snapshot(deps.job_store())).items():
             setattr(self, var, value)
 
-    @rx.event
+    @event
     async def load(self) -> None:
         """Read the figures and start receiving them live."""
         if not self.is_admin:
             return
         await self._refresh()
-        await monitor.watch(self.router.session.session_id, QUEUES_ROOM)
+        await rooms.join(self.router.session.session_id, names.QUEUES_ROOM)
 
-    @rx.event
+    @event
     def set_queue_filter(self, value: str) -> None:
         """Show one queue, or all."""
         self.queue_filter = value if value in ("all", *names.QUEUES) else "all"
 
-    @rx.event
+    @event
     def show(self, row: Row) -> None:
         """Open a job's details (arguments, error, traceback)."""
         self.detail, self.detail_open = row, True
 
-    @rx.event
+    @event
     def set_detail_open(self, value: bool) -> None:
         """Close the details."""
         self.detail_open = value
 
-    @rx.event
+    @event
     async def retry(self, task_id: str) -> Any:
         """Send one failed job again."""
         if not self.is_admin:
             return None
-        found = await retry_failed_job(monitor.store, task_id)
+        found = await deps.retry_failed_job(deps.job_store(), task_id)
         self.detail_open = False
         await self._refresh()
         return rx.toast.success("Job sent again.") if found else rx.toast.warning("That job is no longer in the list.")
 
-    @rx.event
+    @event
     async def retry_all(self) -> Any:
         """Send every failed job (of the queue shown) again."""
         if not self.is_admin:
             return None
         queue = None if self.queue_filter == "all" else self.queue_filter
-        sent = await retry_all_failed(monitor.store, queue=queue)
+        sent = await deps.retry_all_failed(deps.job_store(), queue=queue)
         await self._refresh()
         return rx.toast.success(f"{sent} job(s) sent again.")
 
-    @rx.event
+    @event
     async def discard(self, task_id: str) -> Any:
         """Drop a failed job without running it."""
         if not self.is_admin:
             return None
-        await monitor.store.discard(task_id)
+        await deps.job_store().discard(task_id)
         self.detail_open = False
         await self._refresh()
         return rx.toast.info("Job discarded.")

@@ -25,6 +25,7 @@ from postboard.events.service import (
 from postboard.users.models import Role
 from postboard.web.components.condition_builder import ConditionRow, read_rows, summary, to_rows
 from postboard.web.components.form import input_errors
+from postboard.web.event import event
 from postboard.web.pages.platform_state import RecordEditorState
 from postboard.web.state import AppState
 
@@ -154,7 +155,7 @@ class RulesState(RecordEditorState, AppState):
         if self.recipient_kind not in allowed:
             self.recipient_kind, self.recipient_value = allowed[0], ""
 
-    @rx.event
+    @event
     def new(self) -> None:
         """Open an empty form."""
         self.editing, self.edit_id, self.edit_builtin, self.errors = True, 0, False, {}
@@ -165,7 +166,7 @@ class RulesState(RecordEditorState, AppState):
         self.conditions, self.condition_errors = [], []
         self._fit_kind()
 
-    @rx.event
+    @event
     def edit(self, rule_id: int) -> Any:
         """Open the form on one rule."""
         if not self.is_admin:
@@ -186,7 +187,7 @@ class RulesState(RecordEditorState, AppState):
         self.conditions, self.condition_errors = to_rows(conditions), []
         return None
 
-    @rx.event
+    @event
     def set_field(self, field: str, value: str) -> None:
         """Keep a typed or chosen value of the form."""
         if field in ("name", "recipient_value", "secret"):
@@ -199,22 +200,22 @@ class RulesState(RecordEditorState, AppState):
         elif field == "recipient_kind" and value in {k.value for k in RecipientKind}:
             self.recipient_kind, self.recipient_value = value, ROLES[-1] if value == RecipientKind.ROLE else ""
 
-    @rx.event
+    @event
     def set_form_active(self, active: bool) -> None:
         """Whether the rule being edited is on."""
         self.active = active
 
-    @rx.event
+    @event
     def set_mode(self, mode: str | list[str]) -> None:
         """All of the conditions, or any."""
         self.mode = "any" if mode == "any" else "all"
 
-    @rx.event
+    @event
     def add_condition(self) -> None:
         """Add an empty condition row."""
         self.conditions.append({"field": "", "op": Operator.EQUALS.value, "value": ""})
 
-    @rx.event
+    @event
     def change_condition(self, index: int, key: str, value: str) -> None:
         """Change a condition row's field, operator or value."""
         if 0 <= index < len(self.conditions) and key in ("field", "op", "value"):
@@ -222,14 +223,14 @@ class RulesState(RecordEditorState, AppState):
             if index < len(self.condition_errors):
                 self.condition_errors[index] = ""
 
-    @rx.event
+    @event
     def remove_condition(self, index: int) -> None:
         """Drop a condition row."""
         if 0 <= index < len(self.conditions):
             self.conditions.pop(index)
             self.condition_errors = []
 
-    @rx.event
+    @event
     def save(self) -> Any:
         """Create or update the rule; problems show under their fields and condition rows."""
         if not self.is_admin:
@@ -258,7 +259,7 @@ class RulesState(RecordEditorState, AppState):
             return None
         return self._save(lambda session: save_rule(session, data, rule_id=self.edit_id or None), what="rule")
 
-    @rx.event
+    @event
     def set_active(self, rule_id: int, active: bool) -> Any:
         """Switch a rule on or off."""
         if not self.is_admin:
@@ -271,7 +272,7 @@ class RulesState(RecordEditorState, AppState):
         self._reload()
         return rx.toast.info(f"{rule.name} is {'on' if active else 'off'}.")
 
-    @rx.event
+    @event
     def delete(self, rule_id: int) -> Any:
         """Delete a rule; its deliveries stay in the log."""
         if not self.is_admin:

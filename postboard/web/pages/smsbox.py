@@ -9,6 +9,7 @@ from postboard.settings import get_settings
 from postboard.web import routes
 from postboard.web.components.layout import page
 from postboard.web.components.platform import confirm, list_table, open_button, platform_tabs
+from postboard.web.event import event
 from postboard.web.state import AppState
 
 SHOWN = 100
@@ -46,7 +47,7 @@ class SmsBoxState(AppState):
     total: int = 0
     opened: SmsRow = SmsRow()
 
-    @rx.event
+    @event
     def load(self) -> None:
         """List the newest captured messages."""
         if self.is_admin:
@@ -57,7 +58,7 @@ class SmsBoxState(AppState):
         self.total = count_messages(folder)
         self.messages = [_sms_row(m) for m in list_messages(folder, limit=SHOWN)]
 
-    @rx.event
+    @event
     def open(self, key: str) -> None:
         """Show one message in full."""
         sms = read_message(get_settings().sms_dir, key=key)
@@ -65,7 +66,7 @@ class SmsBoxState(AppState):
             return
         self.opened = _sms_row(sms)
 
-    @rx.event
+    @event
     def clear_all(self) -> rx.event.EventSpec | None:
         """Delete every captured message."""
         if not self.is_admin:

@@ -23,6 +23,7 @@ from postboard.events.service import (
 )
 from postboard.events.templating import TemplateProblem, render, variables
 from postboard.web.components.form import input_errors, json_object, pretty
+from postboard.web.event import event
 from postboard.web.pages.platform_state import RecordEditorState
 from postboard.web.state import AppState
 
@@ -127,12 +128,12 @@ class TemplatesState(RecordEditorState, AppState):
         self.sample_text = self._sample_of(self.sample_source) if self.sample_source else "{}"
         self._preview()
 
-    @rx.event
+    @event
     def new(self) -> None:
         """Open an empty editor."""
         self._open(template_id=0, name="", channel=Channel.EMAIL.value, subject="", body="")
 
-    @rx.event
+    @event
     def edit(self, template_id: int) -> Any:
         """Open the editor on one template."""
         if not self.is_admin:
@@ -145,44 +146,44 @@ class TemplatesState(RecordEditorState, AppState):
         self._open(template_id=template_id, name=t.name, channel=str(t.channel), subject=t.subject or "", body=t.body)
         return None
 
-    @rx.event
+    @event
     def set_name(self, value: str) -> None:
         """Keep the name as typed."""
         self.name = value
 
-    @rx.event
+    @event
     def set_channel(self, value: str) -> None:
         """Switch the channel; the subject field follows it."""
         self.channel = value if value in {c.value for c in Channel} else Channel.EMAIL.value
         self.errors.pop("subject", None)
         self._preview()
 
-    @rx.event
+    @event
     def set_subject(self, value: str) -> None:
         """Keep the subject and preview it."""
         self.subject = value
         self._preview()
 
-    @rx.event
+    @event
     def set_body(self, value: str) -> None:
         """Keep the body and preview it."""
         self.body = value
         self._preview()
 
-    @rx.event
+    @event
     def set_sample_text(self, value: str) -> None:
         """Preview against another payload."""
         self.sample_text = value
         self._preview()
 
-    @rx.event
+    @event
     def choose_sample(self, source_name: str) -> None:
         """Preview against an event source's sample payload."""
         self.sample_source = source_name
         self.sample_text = self._sample_of(source_name)
         self._preview()
 
-    @rx.event
+    @event
     def save(self) -> Any:
         """Create or update the template; problems show under their fields."""
         if not self.is_admin:
@@ -197,7 +198,7 @@ class TemplatesState(RecordEditorState, AppState):
             lambda session: save_template(session, data, template_id=self.edit_id or None), what="template"
         )
 
-    @rx.event
+    @event
     def delete(self, template_id: int) -> Any:
         """Delete a template no rule uses."""
         if not self.is_admin:

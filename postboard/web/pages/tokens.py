@@ -13,6 +13,7 @@ from postboard.web import routes
 from postboard.web.components.form import labelled_input
 from postboard.web.components.layout import field_error, page
 from postboard.web.components.platform import confirm_button, list_table, platform_tabs
+from postboard.web.event import event
 from postboard.web.state import AppState
 
 SCOPE_HINTS = {
@@ -59,20 +60,20 @@ class TokensState(AppState):
                 for t in list_tokens(session)
             ]
 
-    @rx.event
+    @event
     def load(self) -> None:
         """List the tokens; a secret shown earlier is gone for good."""
         self.new_secret = self.new_name = ""
         if self.is_admin:
             self._reload()
 
-    @rx.event
+    @event
     def toggle_scope(self, scope: str, checked: bool) -> None:
         """Tick or untick a scope for the next token."""
         chosen = set(self.scopes) - {scope}
         self.scopes = sorted(chosen | {scope} if checked else chosen)
 
-    @rx.event
+    @event
     def create(self, form: dict[str, Any]) -> Any:
         """Create a token and show its secret once."""
         if not self.is_admin:
@@ -88,12 +89,12 @@ class TokensState(AppState):
         self._reload()
         return None
 
-    @rx.event
+    @event
     def dismiss_secret(self) -> None:
         """Forget the new secret (it was copied)."""
         self.new_secret = self.new_name = ""
 
-    @rx.event
+    @event
     def revoke(self, token_id: int) -> Any:
         """Revoke a token at once."""
         if not self.is_admin:

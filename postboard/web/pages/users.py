@@ -7,6 +7,7 @@ from postboard.errors import ValidationFailed
 from postboard.users.models import Role
 from postboard.users.service import count_users, search_users, set_role
 from postboard.web.components.layout import page
+from postboard.web.event import event
 from postboard.web.state import AppState
 
 UserRow = dict[str, str]
@@ -28,19 +29,19 @@ class UsersState(AppState):
                 for u in search_users(session, query=self.query, limit=100)
             ]
 
-    @rx.event
+    @event
     def load(self) -> None:
         """Load the first page of users."""
         if self.is_admin:
             self._reload()
 
-    @rx.event
+    @event
     def search(self, query: str) -> None:
         """Filter users by name or email."""
         self.query = query
         self._reload()
 
-    @rx.event
+    @event
     def change_role(self, user_id: str, role: str) -> rx.event.EventSpec | None:
         """Give a user another role."""
         if not self.is_admin or role not in ROLES:

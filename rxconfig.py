@@ -1,14 +1,20 @@
 """Reflex configuration: the app lives in `postboard/postboard.py`."""
 
 import os
+from typing import TypedDict
 
 import reflex as rx
 from reflex.plugins.sitemap import SitemapPlugin
 
 _backend_port = os.environ.get("BACKEND_PORT", "8000")
 
+
+class _Ports(TypedDict, total=False):
+    frontend_port: int
+
+
 # Set the frontend port only when asked: `reflex run --backend-only` refuses one.
-_ports = {"frontend_port": int(os.environ["FRONTEND_PORT"])} if os.environ.get("FRONTEND_PORT") else {}
+_ports: _Ports = {"frontend_port": int(os.environ["FRONTEND_PORT"])} if os.environ.get("FRONTEND_PORT") else {}
 
 config = rx.Config(
     **_ports,

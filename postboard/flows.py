@@ -129,10 +129,10 @@ async def send_email_chunk(
                         done += 1
                         continue
                     holding = delivery
-                    address = recipients[delivery.user_id]
-                    raw = email.for_recipient(
-                        address=address, message_id=message_id(post_id=post_id, user_id=delivery.user_id)
-                    )
+                    user_id = delivery.user_id
+                    assert user_id is not None  # the post scope selects by user
+                    address = recipients[user_id]
+                    raw = email.for_recipient(address=address, message_id=message_id(post_id=post_id, user_id=user_id))
                     try:
                         await transport.send(sender=email.sender, recipient=address, raw=raw)
                     except Exception as exc:

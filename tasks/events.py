@@ -2,8 +2,8 @@
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any
 
 from taskiq import AsyncTaskiqDecoratedTask, Context, TaskiqDepends
 
@@ -48,11 +48,15 @@ async def _sender(channel: Channel, settings: Settings) -> AsyncIterator[Sender]
             yield WebhookSender(client, secret_for=webhook_secret_for, default_secret=settings.webhook_secret)
 
 
-def _task(channel: Channel) -> AsyncTaskiqDecoratedTask:
+# What callers send: the event id (the context is injected on the worker).
+DeliverTask = AsyncTaskiqDecoratedTask[[str], Coroutine[Any, Any, dict[str, int]]]
+
+
+def _task(channel: Channel) -> DeliverTask:
     broker = BROKER_OF[channel.queue]
 
     @broker.task(task_name=f"deliver_event_{channel.value}", **labels(channel.queue))
-    async def deliver(event_id: str, context: Annotated[Context, TaskiqDepends()]) -> dict[str, int]:
+    async def deliver(event_id: str, context: Context = TaskiqDepends()) -> dict[str, int]:
         """Send an event's due deliveries on this channel; schedule the retries it owes."""
         settings = get_settings()
         async with _sender(channel, settings) as sender:

@@ -2,8 +2,6 @@
 
 import logging
 
-from taskiq.kicker import AsyncKicker
-
 import tasks.events  # noqa: F401 - registers the event tasks, so a failed one can be found
 from postboard.monitor.store import FailedJob, JobStore
 from tasks.brokers import BROKERS
@@ -26,7 +24,7 @@ async def _resend(store: JobStore, job: FailedJob) -> None:
     if task is None:
         raise LookupError(f"no task named {job.record.task!r} is registered")
     # The task's own labels route it to its queue; MANUAL_RETRY lets it retry what failed for good.
-    kicker: AsyncKicker = task.kicker().with_labels(**{MANUAL_RETRY: "1"})
+    kicker = task.kicker().with_labels(**{MANUAL_RETRY: "1"})
     await kicker.kiq(*job.args, **job.kwargs)
     await store.discard(job.record.task_id)
     log.info("retried failed job %s (%s)", job.record.task_id, job.record.task)

@@ -1,7 +1,6 @@
 """Post jobs: email fan-out and chunks on `emails`, in-app + live on `notifications`."""
 
 import logging
-from typing import Annotated
 
 from taskiq import Context, TaskiqDepends
 
@@ -42,7 +41,7 @@ async def send_post_emails(post_id: int) -> int:
 
 @emails_broker.task(task_name="send_post_email_chunk", **labels(names.EMAILS_QUEUE))
 async def send_post_email_chunk(
-    post_id: int, after_id: int, last_id: int, context: Annotated[Context, TaskiqDepends()]
+    post_id: int, after_id: int, last_id: int, context: Context = TaskiqDepends()
 ) -> dict[str, int]:
     """Email one chunk of a post's audience over one SMTP connection; schedule the retries it owes."""
     settings = get_settings()

@@ -140,7 +140,11 @@ def start_stack(
     var = ROOT / "var"
     var.mkdir(exist_ok=True)
     stack = Stack(env=_child_env(os.environ if env is None else env, frontend_port, backend_port))
-    log = (lambda n: logs / f"{n}.log") if logs else (lambda n: var / f"{n}.log")
+    log_dir = logs or var
+
+    def log(name: str) -> Path:
+        return log_dir / f"{name}.log"
+
     if not _configured("REDIS_URL", stack.env):
         port = free_port(6390)
         stack.start("redis", redis_command(port=port, data_dir=var / "redis"), log=log("redis"))
@@ -202,9 +206,9 @@ def run_dev() -> int:
     code = 0
     supervisor = Supervisor(stack)
     while not stopping:
-        if (name := supervisor.check(time.monotonic())) is not None:
+        if (dead := supervisor.check(time.monotonic())) is not None:
             print(
-                f"\n{name} exited ({stack.procs[name].returncode}); stopping the rest.",
+                f"\n{dead} exited ({stack.procs[dead].returncode}); stopping the rest.",
                 file=sys.stderr,
             )
             code = 1

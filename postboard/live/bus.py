@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Protocol
 
 from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
 
 
 class Bus(Protocol):
@@ -36,11 +37,11 @@ class RedisBus:
             yield self._messages(pubsub)
         finally:
             await pubsub.unsubscribe(channel)
-            await pubsub.aclose()
+            await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves PubSub.aclose unannotated
 
     @staticmethod
-    async def _messages(pubsub: object) -> AsyncIterator[str]:
-        async for item in pubsub.listen():  # type: ignore[attr-defined]
+    async def _messages(pubsub: PubSub) -> AsyncIterator[str]:
+        async for item in pubsub.listen():
             if item.get("type") == "message":
                 data = item["data"]
                 yield data.decode() if isinstance(data, bytes) else str(data)

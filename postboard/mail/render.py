@@ -99,6 +99,7 @@ async def render_text_email(*, subject: str, text: str, settings: Settings) -> R
 
 async def _build(schema: MessageSchema, *, settings: Settings) -> RenderedEmail:
     message = await FastMail(_connection(settings)).get_message(schema)
+    assert not isinstance(message, list)  # one schema in, one message out
     # Bare slots, so that one byte replace per recipient addresses the copy.
     del message["To"], message["Message-ID"]
     message["To"] = _RCPT

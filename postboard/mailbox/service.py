@@ -41,7 +41,7 @@ def _files(folder: Path) -> list[Path]:
 
 def _parse(path: Path) -> email.message.EmailMessage:
     with path.open("rb") as handle:
-        return email.message_from_binary_file(handle, policy=email.policy.default)  # type: ignore[return-value]
+        return email.message_from_binary_file(handle, policy=email.policy.default)
 
 
 def _when(path: Path) -> datetime:

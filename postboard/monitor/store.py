@@ -3,8 +3,9 @@
 import json
 import math
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
@@ -20,6 +21,8 @@ WORKER_TTL = 15.0
 DEPTH_SCAN_LIMIT = 10_000
 # Job duration histogram buckets (seconds), as Prometheus `le` bounds.
 DURATION_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,14 @@ def percentile(values: list[float], q: float) -> float | None:
     ordered = sorted(values)
     rank = max(1, math.ceil(q * len(ordered)))
     return ordered[rank - 1]
+
+
+def async_reply(reply: Awaitable[_T] | _T) -> Awaitable[_T]:
+    """Type an asyncio client's command call as the awaitable it is.
+
+    redis-py annotates each command once for both clients, as `Awaitable[T] | T` (redis/redis-py#2399).
+    """
+    return cast("Awaitable[_T]", reply)
 
 
 def _minute(ts: float) -> int:
@@ -116,7 +127,7 @@ class JobStore:
         if extra > 0:
             oldest = await self.redis.zrange(names.JOBS_FAILED_ORDER, 0, extra - 1)
             await self.redis.zrem(names.JOBS_FAILED_ORDER, *oldest)
-            await self.redis.hdel(names.JOBS_FAILED, *oldest)
+            await async_reply(self.redis.hdel(names.JOBS_FAILED, *oldest))
 
     async def heartbeat(self, queue: str, worker: str, *, now: float | None = None) -> None:
         """Mark one worker process of a queue alive."""
@@ -128,7 +139,7 @@ class JobStore:
 
     async def recent(self, limit: int = 50) -> list[JobRecord]:
         """Return the latest finished runs, newest first."""
-        raw = await self.redis.lrange(names.JOBS_RECENT, 0, limit - 1)
+        raw = await async_reply(self.redis.lrange(names.JOBS_RECENT, 0, limit - 1))
         return [JobRecord.model_validate_json(item) for item in raw]
 
     async def failed(self, limit: int = 100) -> list[FailedJob]:
@@ -136,12 +147,12 @@ class JobStore:
         ids = await self.redis.zrevrange(names.JOBS_FAILED_ORDER, 0, limit - 1)
         if not ids:
             return []
-        raw = await self.redis.hmget(names.JOBS_FAILED, ids)
+        raw = await async_reply(self.redis.hmget(names.JOBS_FAILED, ids))
         return [self._failed(item) for item in raw if item]
 
     async def get_failed(self, task_id: str) -> FailedJob | None:
         """Return one failed job."""
-        raw = await self.redis.hget(names.JOBS_FAILED, task_id)
+        raw = await async_reply(self.redis.hget(names.JOBS_FAILED, task_id))
         return self._failed(raw) if raw else None
 
     async def failed_count(self) -> int:
@@ -226,7 +237,7 @@ class JobStore:
 
     async def job_counters(self) -> dict[tuple[str, str, str], int]:
         """Return every (task, queue, status) run count since the counters began."""
-        raw = await self.redis.hgetall(names.METRICS_JOBS)
+        raw = await async_reply(self.redis.hgetall(names.METRICS_JOBS))
         out: dict[tuple[str, str, str], int] = {}
         for field, value in raw.items():
             task, queue, status = field.split("\x1f")
@@ -235,7 +246,7 @@ class JobStore:
 
     async def duration_histograms(self) -> dict[str, tuple[dict[str, int], float]]:
         """Return, per task, run counts per bucket (not cumulative) and the sum of run times."""
-        raw = await self.redis.hgetall(names.METRICS_DURATION)
+        raw = await async_reply(self.redis.hgetall(names.METRICS_DURATION))
         out: dict[str, tuple[dict[str, int], float]] = {}
         for field, value in raw.items():
             task, part = field.split("\x1f")

@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import sqlalchemy
 from sqlalchemy import exists, func, insert, literal, update
 from sqlmodel import Session, col, select
 
@@ -24,7 +25,8 @@ def create_for_post(
 ) -> int:
     """Insert one notification per user for a post (skipping any that exist); return how many."""
     already = exists().where(col(Notification.user_id) == col(User.id), col(Notification.post_id) == post.id)
-    rows = select(
+    # SQLAlchemy's select: SQLModel's overloads stop at four columns.
+    rows = sqlalchemy.select(
         col(User.id),
         literal(post.id),
         literal((title or post.title)[:200]),

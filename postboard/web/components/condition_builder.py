@@ -5,6 +5,7 @@ from typing import Any
 
 import reflex as rx
 from pydantic import ValidationError
+from reflex.vars import ArrayVar, NumberVar, ObjectVar
 
 from postboard.events.conditions import Condition, Conditions, Operator
 from postboard.web.components.platform import select_content
@@ -81,7 +82,7 @@ def summary(conditions: Conditions) -> str:
 
 
 def _row(
-    row: rx.Var[ConditionRow], index: rx.Var[int], errors: rx.Var[list[str]], on_change: Any, on_remove: Any
+    row: ObjectVar[ConditionRow], index: NumberVar[int], errors: ArrayVar[list[str]], on_change: Any, on_remove: Any
 ) -> rx.Component:
     number = (index + 1).to_string()
     return rx.vstack(
@@ -131,8 +132,8 @@ def _row(
 def condition_builder(
     *,
     mode: rx.Var[str],
-    rows: rx.Var[list[ConditionRow]],
-    errors: rx.Var[list[str]],
+    rows: ArrayVar[list[ConditionRow]],
+    errors: ArrayVar[list[str]],
     on_mode: Any,
     on_change: Any,
     on_add: Any,

@@ -3,11 +3,12 @@
 from typing import Any
 
 import reflex as rx
+from reflex.vars import ObjectVar
 
 PostRow = dict[str, Any]
 
 
-def post_row(post: rx.Var[PostRow], *, live: bool = False) -> rx.Component:
+def post_row(post: ObjectVar[PostRow], *, live: bool = False) -> rx.Component:
     """One post in the feed: title linking to it, author, relative time, excerpt."""
     return rx.card(
         rx.vstack(

@@ -1,9 +1,10 @@
 """What the notification-platform pages share: sub-navigation, lists, row buttons, channel badges, confirmations."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import reflex as rx
+from reflex.vars import ArrayVar
 
 from postboard.web import routes
 
@@ -119,7 +120,7 @@ def table_head(*heads: str) -> rx.Component:
 
 
 def list_table(
-    rows: rx.Var[list[Any]],
+    rows: ArrayVar[Sequence[Any]],
     row: Callable[[Any], rx.Component],
     *,
     heads: tuple[str, ...],

@@ -1,6 +1,6 @@
 """Sign in and create an account."""
 
-from typing import Any
+from typing import Any, Literal
 
 import reflex as rx
 
@@ -11,13 +11,14 @@ from postboard.users.service import authenticate, create_user, start_session
 from postboard.web import routes
 from postboard.web.components.layout import field_error
 from postboard.web.event import event
+from postboard.web.field import Field, field
 from postboard.web.state import AppState
 
 
 class AuthFormState(AppState):
     """Errors of the sign-in and registration forms."""
 
-    errors: dict[str, str] = {}
+    errors: Field[dict[str, str]] = field(default_factory=dict)
 
     @rx.var
     def name_error(self) -> str:
@@ -79,7 +80,9 @@ class AuthFormState(AppState):
         self.errors = {}
 
 
-def _field(label: str, name: str, kind: str, error: rx.Var[str], **props: Any) -> rx.Component:
+def _field(
+    label: str, name: str, kind: Literal["text", "email", "password"], error: rx.Var[str], **props: Any
+) -> rx.Component:
     return rx.vstack(
         rx.el.label(label, html_for=name, style={"fontWeight": 500, "fontSize": "14px"}),
         rx.input(id=name, name=name, type=kind, size="3", width="100%", **props),

@@ -12,6 +12,7 @@ from postboard.users.models import User
 from postboard.web.components.feed import PostRow, post_row
 from postboard.web.components.layout import field_error, page
 from postboard.web.event import event
+from postboard.web.field import Field, field
 from postboard.web.state import AppState, _js
 from tasks.dispatch import TaskiqDispatcher
 
@@ -33,11 +34,11 @@ def to_row(post: PostView) -> PostRow:
 class FeedState(AppState):
     """The feed as loaded from the database and the New post form."""
 
-    posts: list[PostRow] = []
-    feed_top_id: int = 0
-    title_error: str = ""
-    content_error: str = ""
-    notice: str = ""
+    posts: Field[list[PostRow]] = field(default_factory=list)
+    feed_top_id: Field[int] = field(0)
+    title_error: Field[str] = field("")
+    content_error: Field[str] = field("")
+    notice: Field[str] = field("")
 
     @event
     def load(self) -> None:

@@ -1,11 +1,13 @@
 """The dev mailbox: what the SMTP sink captured, newest first, a message on click."""
 
 import reflex as rx
+from reflex.vars import ObjectVar
 
 from postboard.mailbox.service import count_messages, list_messages, read_message
 from postboard.settings import get_settings
 from postboard.web.components.layout import page
 from postboard.web.event import event
+from postboard.web.field import Field, field
 from postboard.web.state import AppState
 
 MailRow = dict[str, str]
@@ -14,14 +16,14 @@ MailRow = dict[str, str]
 class MailboxState(AppState):
     """The captured messages and the one open."""
 
-    mails: list[MailRow] = []
-    total: int = 0
-    open_key: str = ""
-    open_subject: str = ""
-    open_recipient: str = ""
-    open_sender: str = ""
-    open_html: str = ""
-    open_text: str = ""
+    mails: Field[list[MailRow]] = field(default_factory=list)
+    total: Field[int] = field(0)
+    open_key: Field[str] = field("")
+    open_subject: Field[str] = field("")
+    open_recipient: Field[str] = field("")
+    open_sender: Field[str] = field("")
+    open_html: Field[str] = field("")
+    open_text: Field[str] = field("")
 
     @event
     def load(self) -> None:
@@ -51,7 +53,7 @@ class MailboxState(AppState):
         self.open_html, self.open_text = mail.html, mail.text
 
 
-def _row(mail: rx.Var[MailRow]) -> rx.Component:
+def _row(mail: ObjectVar[MailRow]) -> rx.Component:
     return rx.table.row(
         rx.table.cell(mail["recipient"]),
         rx.table.cell(rx.link(mail["subject"], href="#", on_click=MailboxState.open(mail["key"]))),
@@ -61,7 +63,7 @@ def _row(mail: rx.Var[MailRow]) -> rx.Component:
 
 
 def _viewer() -> rx.Component:
-    return rx.cond(
+    return rx.cond(  # type: ignore[no-any-return]  # rx.cond is Any to mypy: pyproject.toml
         MailboxState.open_key != "",
         rx.card(
             rx.vstack(

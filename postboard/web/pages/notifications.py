@@ -3,11 +3,13 @@
 from typing import Any
 
 import reflex as rx
+from reflex.vars import ObjectVar
 
 from postboard.db import session_scope
 from postboard.notifications.service import list_for_user, mark_all_read, mark_read
 from postboard.web.components.layout import page
 from postboard.web.event import event
+from postboard.web.field import Field, field
 from postboard.web.state import AppState, new_live_posts
 
 InboxRow = dict[str, Any]
@@ -17,7 +19,7 @@ PAGE = 50
 class InboxState(AppState):
     """The user's notifications as loaded from the database."""
 
-    items: list[InboxRow] = []
+    items: Field[list[InboxRow]] = field(default_factory=list)
 
     def _reload(self) -> None:
         with session_scope() as session:
@@ -56,7 +58,7 @@ class InboxState(AppState):
         self._reload()
 
 
-def _item(item: rx.Var[InboxRow]) -> rx.Component:
+def _item(item: ObjectVar[InboxRow]) -> rx.Component:
     unread = item["unread"].to(bool)
     return rx.card(
         rx.hstack(

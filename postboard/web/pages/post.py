@@ -1,6 +1,7 @@
 """One post at /posts/{id}."""
 
 import reflex as rx
+from reflex.vars import NumberVar
 
 from postboard import names
 from postboard.db import session_scope
@@ -8,6 +9,7 @@ from postboard.errors import NotFound
 from postboard.posts.service import get_post
 from postboard.web.components.layout import page
 from postboard.web.event import event
+from postboard.web.field import Field, field
 from postboard.web.monitor_hub import read_progress
 from postboard.web.realtime import rooms
 from postboard.web.state import AppState
@@ -16,14 +18,14 @@ from postboard.web.state import AppState
 class PostState(AppState):
     """The post being read."""
 
-    found: bool = False
-    title: str = ""
-    content: str = ""
-    author: str = ""
-    created_at: str = ""
+    found: Field[bool] = field(False)
+    title: Field[str] = field("")
+    content: Field[str] = field("")
+    author: Field[str] = field("")
+    created_at: Field[str] = field("")
     # The author's fan-out progress; the monitor hub pushes it while the page is open.
-    is_author: bool = False
-    progress: dict[str, int] = {}
+    is_author: Field[bool] = field(False)
+    progress: Field[dict[str, int]] = field(default_factory=dict)
 
     @event
     async def load(self) -> None:
@@ -52,14 +54,14 @@ class PostState(AppState):
             await rooms.join(self.router.session.session_id, names.post_room(post.id))
 
 
-def _segment(value: rx.Var[int], color: str, label: str) -> rx.Component:
+def _segment(value: NumberVar, color: str, label: str) -> rx.Component:
     width = rx.cond(
         PostState.progress["audience"] > 0, (value * 100 / PostState.progress["audience"]).to_string() + "%", "0%"
     )
     return rx.box(width=width, height="100%", background=color, title=label, transition="width 0.4s ease")
 
 
-def _legend(label: str, value: rx.Var[int], color: str) -> rx.Component:
+def _legend(label: str, value: NumberVar, color: str) -> rx.Component:
     return rx.hstack(
         rx.box(width="10px", height="10px", border_radius="2px", background=color),
         rx.text(label, " ", rx.text.strong(value), size="2"),

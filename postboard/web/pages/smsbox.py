@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 
 import reflex as rx
+from reflex.event import EventSpec
+from reflex.vars import ObjectVar
 
 from postboard.channels.smsbox import CapturedSms, clear, count_messages, list_messages, read_message
 from postboard.settings import get_settings
@@ -10,6 +12,7 @@ from postboard.web import routes
 from postboard.web.components.layout import page
 from postboard.web.components.platform import confirm, list_table, open_button, platform_tabs
 from postboard.web.event import event
+from postboard.web.field import Field, field
 from postboard.web.state import AppState
 
 SHOWN = 100
@@ -43,9 +46,9 @@ def _sms_row(sms: CapturedSms) -> SmsRow:
 class SmsBoxState(AppState):
     """The captured messages and the one open."""
 
-    messages: list[SmsRow] = []
-    total: int = 0
-    opened: SmsRow = SmsRow()
+    messages: Field[list[SmsRow]] = field(default_factory=list)
+    total: Field[int] = field(0)
+    opened: Field[SmsRow] = field(default_factory=SmsRow)
 
     @event
     def load(self) -> None:
@@ -67,7 +70,7 @@ class SmsBoxState(AppState):
         self.opened = _sms_row(sms)
 
     @event
-    def clear_all(self) -> rx.event.EventSpec | None:
+    def clear_all(self) -> EventSpec | None:
         """Delete every captured message."""
         if not self.is_admin:
             return None
@@ -79,7 +82,7 @@ class SmsBoxState(AppState):
 
 def _viewer() -> rx.Component:
     sms = SmsBoxState.opened
-    return rx.cond(
+    return rx.cond(  # type: ignore[no-any-return]  # rx.cond is Any to mypy: pyproject.toml
         sms.key != "",
         rx.card(
             rx.vstack(
@@ -107,7 +110,7 @@ def _viewer() -> rx.Component:
     )
 
 
-def _row(sms: rx.Var[SmsRow]) -> rx.Component:
+def _row(sms: ObjectVar[SmsRow]) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.code(sms.recipient, variant="ghost")),
         rx.table.cell(open_button(rx.text(sms.body, truncate=True, max_width="32rem"), SmsBoxState.open(sms.key))),

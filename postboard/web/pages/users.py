@@ -1,6 +1,8 @@
 """Admins manage roles at /users."""
 
 import reflex as rx
+from reflex.event import EventSpec
+from reflex.vars import ObjectVar
 
 from postboard.db import session_scope
 from postboard.errors import ValidationFailed
@@ -8,6 +10,7 @@ from postboard.users.models import Role
 from postboard.users.service import count_users, search_users, set_role
 from postboard.web.components.layout import page
 from postboard.web.event import event
+from postboard.web.field import Field, field
 from postboard.web.state import AppState
 
 UserRow = dict[str, str]
@@ -17,9 +20,9 @@ ROLES = [r.value for r in Role]
 class UsersState(AppState):
     """The users shown and the search filter."""
 
-    rows: list[UserRow] = []
-    total: int = 0
-    query: str = ""
+    rows: Field[list[UserRow]] = field(default_factory=list)
+    total: Field[int] = field(0)
+    query: Field[str] = field("")
 
     def _reload(self) -> None:
         with session_scope() as session:
@@ -42,7 +45,7 @@ class UsersState(AppState):
         self._reload()
 
     @event
-    def change_role(self, user_id: str, role: str) -> rx.event.EventSpec | None:
+    def change_role(self, user_id: str, role: str) -> EventSpec | None:
         """Give a user another role."""
         if not self.is_admin or role not in ROLES:
             return None
@@ -55,7 +58,7 @@ class UsersState(AppState):
         return rx.toast.success(f"{user.name} is now {role}.")
 
 
-def _row(user: rx.Var[UserRow]) -> rx.Component:
+def _row(user: ObjectVar[UserRow]) -> rx.Component:
     return rx.table.row(
         rx.table.cell(user["name"]),
         rx.table.cell(user["email"]),

@@ -1,4 +1,4 @@
-"""Queue names, pub/sub channels, socket rooms and Redis keys: the one place they are spelled."""
+"""Queue names, event kinds, pub/sub channels, socket rooms and Redis keys: the one place they are spelled."""
 
 import os
 import socket
@@ -11,6 +11,9 @@ WEBHOOKS_QUEUE = "webhooks"
 QUEUES = (EMAILS_QUEUE, NOTIFICATIONS_QUEUE, SMS_QUEUE, SLACK_QUEUE, WEBHOOKS_QUEUE)
 
 KEY_PREFIX = "postboard"
+
+# A post was published: its outbox kind, and the name of the built-in event source its rules hang on.
+POST_CREATED = "post.created"
 
 # Redis pub/sub channels: producers (web, workers, scheduler) publish, each backend subscribes once.
 POSTS_CHANNEL = f"{KEY_PREFIX}:live:posts"

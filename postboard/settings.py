@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from postboard import names
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -96,6 +98,14 @@ class Settings(BaseSettings):
     def long_wait_threshold(self, queue: str) -> float:
         """Return the long-wait alert threshold of one queue, in seconds."""
         return self.long_wait_by_queue.get(queue, self.long_wait_seconds)
+
+    def queue_concurrency(self, queue: str) -> int:
+        """Return how many jobs one worker process of a queue runs at once."""
+        if queue == names.EMAILS_QUEUE:
+            return self.email_concurrency
+        if queue == names.NOTIFICATIONS_QUEUE:
+            return self.notification_concurrency
+        return self.channel_concurrency
 
 
 @lru_cache

@@ -21,8 +21,9 @@ HEARTBEAT_SECONDS = 5.0
 retry_source = ListRedisScheduleSource(get_settings().redis_url, prefix=names.SCHEDULE_PREFIX, socket_connect_timeout=3)
 
 
-def _broker(queue: str, concurrency: int) -> StreamBroker:
+def _broker(queue: str) -> StreamBroker:
     settings = get_settings()
+    concurrency = settings.queue_concurrency(queue)
     broker = StreamBroker(
         url=settings.redis_url,
         queue_name=names.stream_key(queue),
@@ -72,10 +73,10 @@ def labels(queue: str) -> dict[str, str]:
     return {"queue_name": names.stream_key(queue), "queue": queue}
 
 
-emails_broker = _broker(names.EMAILS_QUEUE, get_settings().email_concurrency)
-notifications_broker = _broker(names.NOTIFICATIONS_QUEUE, get_settings().notification_concurrency)
-sms_broker = _broker(names.SMS_QUEUE, get_settings().channel_concurrency)
-slack_broker = _broker(names.SLACK_QUEUE, get_settings().channel_concurrency)
-webhooks_broker = _broker(names.WEBHOOKS_QUEUE, get_settings().channel_concurrency)
+emails_broker = _broker(names.EMAILS_QUEUE)
+notifications_broker = _broker(names.NOTIFICATIONS_QUEUE)
+sms_broker = _broker(names.SMS_QUEUE)
+slack_broker = _broker(names.SLACK_QUEUE)
+webhooks_broker = _broker(names.WEBHOOKS_QUEUE)
 BROKERS = (emails_broker, notifications_broker, sms_broker, slack_broker, webhooks_broker)
 BROKER_OF = dict(zip(names.QUEUES, BROKERS, strict=True))

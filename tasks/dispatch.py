@@ -1,9 +1,9 @@
 """The Taskiq implementation of the outbox `Dispatcher` port."""
 
+from postboard import names
 from postboard.deliveries.models import Channel
 from postboard.events.engine import EVENT_RECEIVED
 from postboard.outbox.models import OutboxEvent
-from postboard.posts.service import POST_CREATED
 from tasks.events import kick_event
 from tasks.posts import send_post_emails, send_post_notification
 
@@ -13,7 +13,7 @@ class TaskiqDispatcher:
 
     async def dispatch(self, event: OutboxEvent) -> None:
         """Kick the jobs an event stands for; raises if Redis is unreachable."""
-        if event.kind == POST_CREATED:
+        if event.kind == names.POST_CREATED:
             post_id = int(event.payload["post_id"])
             await send_post_emails.kiq(post_id)
             await send_post_notification.kiq(post_id)

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from postboard.clock import utcnow
 from postboard.events.builtin import builtin_rows
-from postboard.users.models import utcnow
 
 revision: str = "0004"
 down_revision: str | None = "0003"

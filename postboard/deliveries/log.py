@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
+from postboard import names
+from postboard.clock import utcnow
 from postboard.deliveries.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus
 from postboard.errors import NotFound, ValidationFailed
 from postboard.events.models import Event, EventSource
-from postboard.users.models import utcnow
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def get_detail(session: Session, *, delivery_id: int) -> DeliveryDetail:
             .where(Event.id == delivery.event_id)
         ).first()
     elif delivery.post_id is not None:
-        name = "post.created"
+        name = names.POST_CREATED
     attempts = session.exec(
         select(DeliveryAttempt).where(DeliveryAttempt.delivery_id == delivery_id).order_by(col(DeliveryAttempt.id))
     ).all()

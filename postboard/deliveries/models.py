@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import Column, Index, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from postboard.users.models import utcnow
+from postboard.clock import utcnow
 
 
 class Channel(StrEnum):

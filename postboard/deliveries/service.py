@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, func, insert, or_, update
 from sqlmodel import Session, col, select
 
+from postboard.clock import utcnow
 from postboard.deliveries.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus
 from postboard.deliveries.retry import RetryPolicy
-from postboard.users.models import utcnow
 
 
 def ensure_deliveries(session: Session, *, post_id: int, user_ids: Sequence[int], channel: Channel) -> None:

@@ -160,15 +160,10 @@ def start_stack(
         stack.where.append(("smtp sink (aiosmtpd)", f"127.0.0.1:{port} → {folder}"))
     subprocess.run([str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=stack.env, check=True)
     settings = get_settings()
-    concurrency_of = {
-        names.EMAILS_QUEUE: settings.email_concurrency,
-        names.NOTIFICATIONS_QUEUE: settings.notification_concurrency,
-    }
     for queue in names.QUEUES:
-        concurrency = concurrency_of.get(queue, settings.channel_concurrency)
         stack.start(
             f"worker-{queue}",
-            worker_command(queue, concurrency=concurrency, processes=workers),
+            worker_command(queue, concurrency=settings.queue_concurrency(queue), processes=workers),
             log=logs and log(queue),
         )
         stack.where.append((f"worker {queue}", f"taskiq worker, queue {queue!r}"))

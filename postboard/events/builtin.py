@@ -5,11 +5,11 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from postboard import names
 from postboard.deliveries.models import Channel
 from postboard.events.models import EventSource, Rule, Template
 from postboard.events.templating import TemplateProblem, render
-
-POST_CREATED = "post.created"
+from postboard.posts.models import post_path
 
 # Seeded by migration 0004; admins may edit the templates and switch the rules off.
 EMAIL_SUBJECT = "New post: {{ title }}"
@@ -50,7 +50,7 @@ def _builtin(session: Session, channel: Channel) -> tuple[Rule, Template] | None
         select(Rule, Template)
         .join(Template, Rule.template_id == Template.id)  # type: ignore[arg-type]
         .join(EventSource, Rule.source_id == EventSource.id)  # type: ignore[arg-type]
-        .where(EventSource.name == POST_CREATED, Rule.builtin == True, Template.channel == channel)  # noqa: E712
+        .where(EventSource.name == names.POST_CREATED, Rule.builtin == True, Template.channel == channel)  # noqa: E712
     ).first()
     return None if row is None else (row[0], row[1])
 
@@ -80,7 +80,7 @@ def builtin_rows() -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str,
     """The built-in source, its two templates and two rules, as rows (ids 1, 1-2, 1-2): migration 0004 seeds them."""
     source = {
         "id": 1,
-        "name": POST_CREATED,
+        "name": names.POST_CREATED,
         "description": "Fired when a post is published; its rules email every user and put it in every inbox.",
         "payload_schema": POST_SCHEMA,
         "sample_payload": post_payload(
@@ -89,7 +89,7 @@ def builtin_rows() -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str,
             author="Ada",
             content="We shipped it.",
             excerpt="We shipped it.",
-            url="/posts/1",
+            url=post_path(1),
         ),
         "builtin": True,
     }

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from postboard.channels.sms import normalize_phone
+from postboard.clock import utcnow
 from postboard.deliveries.models import Channel, Delivery, DeliveryStatus
 from postboard.errors import PostboardError
 from postboard.events.conditions import Check, Conditions, evaluate, finite_json, lookup
@@ -20,7 +21,7 @@ from postboard.events.service import get_source
 from postboard.events.templating import TemplateProblem, render
 from postboard.outbox.models import OutboxEvent
 from postboard.settings import Settings
-from postboard.users.models import Role, User, utcnow
+from postboard.users.models import Role, User
 
 EVENT_RECEIVED = "event.received"
 # The Test-event panel shows this many recipients of a rule; the count is always exact.

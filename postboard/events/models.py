@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import JSON, Column, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from postboard.clock import utcnow
 from postboard.deliveries.models import Channel
-from postboard.users.models import utcnow
 
 
 class RecipientKind(StrEnum):

@@ -9,6 +9,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
+from postboard.clock import utcnow
 from postboard.db import MAX_ROW_ID, session_scope
 from postboard.deliveries.models import Channel
 from postboard.errors import NotFound, ValidationFailed
@@ -16,7 +17,7 @@ from postboard.events.conditions import Conditions
 from postboard.events.models import EventSource, RecipientKind, Rule, Template
 from postboard.events.schemas import SchemaProblem, check_schema, payload_errors
 from postboard.events.templating import TemplateProblem, check_template
-from postboard.users.models import Role, User, utcnow
+from postboard.users.models import Role, User
 
 NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
 # Channels whose messages carry a subject (email) or a title (in-app); Slack may add a heading.

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from postboard.users.models import utcnow
+from postboard.clock import utcnow
 
 
 class Notification(SQLModel, table=True):

@@ -7,9 +7,10 @@ import sqlalchemy
 from sqlalchemy import exists, func, insert, literal, update
 from sqlmodel import Session, col, select
 
+from postboard.clock import utcnow
 from postboard.notifications.models import Notification
 from postboard.posts.models import PostView
-from postboard.users.models import User, utcnow
+from postboard.users.models import User
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from sqlmodel import JSON, Column, Field, SQLModel
 
-from postboard.users.models import utcnow
+from postboard.clock import utcnow
 
 
 class OutboxEvent(SQLModel, table=True):

@@ -6,8 +6,8 @@ from typing import Protocol
 
 from sqlmodel import Session, col, select
 
+from postboard.clock import utcnow
 from postboard.outbox.models import OutboxEvent
-from postboard.users.models import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from postboard.users.models import utcnow
+from postboard.clock import utcnow
 
 TITLE_MAX = 200
 CONTENT_MAX = 20_000

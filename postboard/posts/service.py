@@ -5,13 +5,13 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
+from postboard import names
 from postboard.errors import Forbidden, NotFound, ValidationFailed
 from postboard.outbox.models import OutboxEvent
 from postboard.outbox.service import Dispatcher, dispatch_event
 from postboard.posts.models import CONTENT_MAX, TITLE_MAX, Post, PostView, excerpt
 from postboard.users.models import Role, User
 
-POST_CREATED = "post.created"
 PUBLISHERS = frozenset({Role.ADMIN, Role.EDITOR})
 
 
@@ -49,7 +49,7 @@ def create_post(session: Session, *, author: User, title: str, content: str) -> 
     session.add(post)
     session.flush()
     assert post.id is not None
-    event = OutboxEvent(kind=POST_CREATED, payload={"post_id": post.id})
+    event = OutboxEvent(kind=names.POST_CREATED, payload={"post_id": post.id})
     session.add(event)
     session.commit()
     return post, event

@@ -5,7 +5,7 @@ from enum import StrEnum
 
 from sqlmodel import Field, SQLModel
 
-from postboard.users.models import utcnow
+from postboard.clock import utcnow
 
 
 class Scope(StrEnum):

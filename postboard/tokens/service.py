@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
+from postboard.clock import utcnow
 from postboard.errors import NotFound, ValidationFailed
 from postboard.tokens.models import ApiToken, Scope
-from postboard.users.models import utcnow
 
 TOKEN_PREFIX = "pb_"
 

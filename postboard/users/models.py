@@ -1,15 +1,12 @@
 """User and session tables."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import String
 from sqlmodel import Field, SQLModel
 
-
-def utcnow() -> datetime:
-    """Return the current time, aware, in UTC."""
-    return datetime.now(UTC)
+from postboard.clock import utcnow
 
 
 class Role(StrEnum):

@@ -9,8 +9,9 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, insert
 from sqlmodel import Session, col, select
 
+from postboard.clock import utcnow
 from postboard.errors import ValidationFailed
-from postboard.users.models import AuthSession, Role, User, utcnow
+from postboard.users.models import AuthSession, Role, User
 from postboard.users.passwords import hash_password, verify_password
 
 MIN_PASSWORD = 8

@@ -1,5 +1,7 @@
 """Route constants for every page."""
 
+from postboard.posts.models import post_path
+
 HOME = "/"
 LOGIN = "/login"
 REGISTER = "/register"
@@ -17,9 +19,9 @@ TOKENS = "/tokens"
 SMSBOX = "/smsbox"
 
 
-def post(post_id: int | str) -> str:
+def post(post_id: int) -> str:
     """Return the route of one post."""
-    return f"/posts/{post_id}"
+    return post_path(post_id)
 
 
 def deliveries_of(event_id: str) -> str:

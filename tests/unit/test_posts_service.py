@@ -4,11 +4,12 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import Session, func, select
 
+from postboard import names
 from postboard.errors import Forbidden, ValidationFailed
 from postboard.outbox.models import OutboxEvent
 from postboard.outbox.service import relay_pending
 from postboard.posts.models import Post
-from postboard.posts.service import POST_CREATED, create_post, latest_posts, publish, validate_post
+from postboard.posts.service import create_post, latest_posts, publish, validate_post
 from postboard.users.models import Role
 from tests.factories import make_audience, make_user
 from tests.unit.twins import DownDispatcher, RecordingDispatcher
@@ -62,7 +63,7 @@ async def test_publish_writes_post_and_outbox_and_dispatches(session: Session) -
     assert result.queued_now
     assert result.post.title == "Launch"
     [outbox] = session.exec(select(OutboxEvent)).all()
-    assert outbox.kind == POST_CREATED
+    assert outbox.kind == names.POST_CREATED
     assert outbox.payload == {"post_id": result.post.id}
     assert outbox.dispatched_at is not None
     assert [e.id for e in dispatcher.events] == [outbox.id]

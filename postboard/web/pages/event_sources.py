@@ -3,6 +3,7 @@
 from typing import Any
 
 import reflex as rx
+from reflex.vars import ObjectVar
 
 from postboard.web import routes
 from postboard.web.components.form import code_area, form_buttons, labelled, labelled_input
@@ -98,7 +99,7 @@ def _form() -> rx.Component:
     )
 
 
-def _row(source: rx.Var[SourceRow]) -> rx.Component:
+def _row(source: ObjectVar[SourceRow]) -> rx.Component:
     return rx.table.row(
         rx.table.cell(
             rx.hstack(
@@ -115,7 +116,7 @@ def _row(source: rx.Var[SourceRow]) -> rx.Component:
             edit_and_delete(
                 on_edit=SourcesState.edit(source.id),
                 on_delete=SourcesState.delete(source.id),
-                title="Delete " + source.name + "?",
+                title="Delete " + source.name.to(str) + "?",
                 description="Its rules and received events go with it. Past deliveries stay in the log.",
                 builtin=source.builtin,
             )

@@ -13,6 +13,7 @@ from postboard.events.schemas import SchemaProblem, check_schema, sample_payload
 from postboard.events.service import SourceIn, delete_source, get_source, list_rules, list_sources, save_source
 from postboard.web.components.form import input_errors, json_object, pretty
 from postboard.web.event import event
+from postboard.web.field import Field, field
 from postboard.web.pages.platform_state import RecordEditorState
 from postboard.web.state import AppState
 
@@ -32,13 +33,13 @@ class SourceRow:
 class SourcesState(RecordEditorState, AppState):
     """The sources listed and the one being edited."""
 
-    rows: list[SourceRow] = []
+    rows: Field[list[SourceRow]] = field(default_factory=list)
     # Bumped on every open, so the form's inputs remount with the new defaults.
-    form_key: int = 0
-    name: str = ""
-    description: str = ""
-    schema_text: str = ""
-    sample_text: str = ""
+    form_key: Field[int] = field(0)
+    name: Field[str] = field("")
+    description: Field[str] = field("")
+    schema_text: Field[str] = field("")
+    sample_text: Field[str] = field("")
 
     def _reload(self) -> None:
         with session_scope() as session:
@@ -48,7 +49,7 @@ class SourcesState(RecordEditorState, AppState):
                     id=s.id or 0,
                     name=s.name,
                     description=s.description,
-                    rules=rules[s.id],
+                    rules=rules[s.id or 0],
                     has_schema=s.payload_schema is not None,
                     builtin=s.builtin,
                 )
@@ -119,11 +120,11 @@ class SourcesState(RecordEditorState, AppState):
             return None
         errors: dict[str, str] = {}
         parsed: dict[str, dict[str, Any] | None] = {}
-        for field, text in (("payload_schema", self.schema_text), ("sample_payload", self.sample_text)):
+        for key, text in (("payload_schema", self.schema_text), ("sample_payload", self.sample_text)):
             try:
-                parsed[field] = json_object(text)
+                parsed[key] = json_object(text)
             except ValueError as exc:
-                errors[field] = str(exc)
+                errors[key] = str(exc)
         try:
             data = SourceIn(name=str(form.get("name", "")), description=str(form.get("description", "")), **parsed)
         except ValidationError as exc:

@@ -10,6 +10,7 @@ from sqlmodel import Session
 from postboard.db import session_scope
 from postboard.errors import NotFound, ValidationFailed
 from postboard.web.event import event
+from postboard.web.field import Field, field
 
 
 class Named(Protocol):
@@ -24,9 +25,9 @@ class Named(Protocol):
 class RecordEditorState(rx.State, mixin=True):
     """A page listing records with a form for one of them; mix in before AppState, which holds is_admin."""
 
-    editing: bool = False
-    edit_id: int = 0
-    errors: dict[str, str] = {}
+    editing: Field[bool] = field(False)
+    edit_id: Field[int] = field(0)
+    errors: Field[dict[str, str]] = field(default_factory=dict)
 
     if TYPE_CHECKING:
         # AppState's, which every state using this mixin also derives from.

@@ -1,6 +1,7 @@
 """Rules at /rules (admins): event → template → recipients, on or off, with conditions on the payload."""
 
 import reflex as rx
+from reflex.vars import ObjectVar
 
 from postboard.events.models import RecipientKind
 from postboard.web import routes
@@ -30,7 +31,7 @@ def _select(
 
 def _recipient_value() -> rx.Component:
     kind = RulesState.recipient_kind
-    return rx.match(
+    return rx.match(  # type: ignore[no-any-return]  # rx.match is Any to mypy: pyproject.toml
         kind,
         (RecipientKind.ALL_USERS.value, rx.fragment()),
         (
@@ -165,13 +166,13 @@ def _form() -> rx.Component:
     )
 
 
-def _row(rule: rx.Var[RuleRow]) -> rx.Component:
+def _row(rule: ObjectVar[RuleRow]) -> rx.Component:
     return rx.table.row(
         rx.table.cell(
             rx.switch(
                 checked=rule.active,
                 on_change=lambda on: RulesState.set_active(rule.id, on),
-                aria_label="Rule " + rule.name + " on",
+                aria_label="Rule " + rule.name.to(str) + " on",
             )
         ),
         rx.table.cell(
@@ -195,7 +196,7 @@ def _row(rule: rx.Var[RuleRow]) -> rx.Component:
             edit_and_delete(
                 on_edit=RulesState.edit(rule.id),
                 on_delete=RulesState.delete(rule.id),
-                title="Delete rule " + rule.name + "?",
+                title="Delete rule " + rule.name.to(str) + "?",
                 description="Its past deliveries stay in the log.",
                 builtin=rule.builtin,
             )

@@ -26,6 +26,7 @@ from postboard.users.models import Role
 from postboard.web.components.condition_builder import ConditionRow, read_rows, summary, to_rows
 from postboard.web.components.form import input_errors
 from postboard.web.event import event
+from postboard.web.field import Field, field
 from postboard.web.pages.platform_state import RecordEditorState
 from postboard.web.state import AppState
 
@@ -92,20 +93,20 @@ def _conditions_text(rule: Rule) -> str:
 class RulesState(RecordEditorState, AppState):
     """The rules listed and the one being edited."""
 
-    rows: list[RuleRow] = []
-    sources: list[Choice] = []
-    templates: list[Choice] = []
-    edit_builtin: bool = False
-    name: str = ""
-    source_id: str = ""
-    template_id: str = ""
-    recipient_kind: str = RecipientKind.ALL_USERS.value
-    recipient_value: str = ""
-    secret: str = ""
-    active: bool = True
-    mode: str = "all"
-    conditions: list[ConditionRow] = []
-    condition_errors: list[str] = []
+    rows: Field[list[RuleRow]] = field(default_factory=list)
+    sources: Field[list[Choice]] = field(default_factory=list)
+    templates: Field[list[Choice]] = field(default_factory=list)
+    edit_builtin: Field[bool] = field(False)
+    name: Field[str] = field("")
+    source_id: Field[str] = field("")
+    template_id: Field[str] = field("")
+    recipient_kind: Field[str] = field(RecipientKind.ALL_USERS.value)
+    recipient_value: Field[str] = field("")
+    secret: Field[str] = field("")
+    active: Field[bool] = field(True)
+    mode: Field[str] = field("all")
+    conditions: Field[list[ConditionRow]] = field(default_factory=list)
+    condition_errors: Field[list[str]] = field(default_factory=list)
 
     @rx.var
     def channel(self) -> str:

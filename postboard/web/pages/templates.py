@@ -1,6 +1,7 @@
 """Templates at /templates (admins): a message per channel, previewed live against a sample payload."""
 
 import reflex as rx
+from reflex.vars import ObjectVar
 
 from postboard.deliveries.models import Channel
 from postboard.web import routes
@@ -169,7 +170,7 @@ def _editor() -> rx.Component:
     )
 
 
-def _row(t: rx.Var[TemplateRow]) -> rx.Component:
+def _row(t: ObjectVar[TemplateRow]) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.text(t.name, weight="medium")),
         rx.table.cell(channel_badge(t.channel, t.channel_label)),
@@ -179,7 +180,7 @@ def _row(t: rx.Var[TemplateRow]) -> rx.Component:
             edit_and_delete(
                 on_edit=TemplatesState.edit(t.id),
                 on_delete=TemplatesState.delete(t.id),
-                title="Delete template " + t.name + "?",
+                title="Delete template " + t.name.to(str) + "?",
                 description="Rules that use it must be changed first.",
             )
         ),

@@ -24,6 +24,7 @@ from postboard.events.service import (
 from postboard.events.templating import TemplateProblem, render, variables
 from postboard.web.components.form import input_errors, json_object, pretty
 from postboard.web.event import event
+from postboard.web.field import Field, field
 from postboard.web.pages.platform_state import RecordEditorState
 from postboard.web.state import AppState
 
@@ -43,21 +44,21 @@ class TemplateRow:
 class TemplatesState(RecordEditorState, AppState):
     """The templates listed, the one being edited and its live preview."""
 
-    rows: list[TemplateRow] = []
-    source_names: list[str] = []
-    name: str = ""
-    channel: str = Channel.EMAIL.value
-    subject: str = ""
-    body: str = ""
-    sample_source: str = ""
-    sample_text: str = "{}"
-    sample_error: str = ""
-    preview_subject: str = ""
-    preview_body: str = ""
-    problem: str = ""
-    problem_quote: str = ""
-    used: list[str] = []
-    missing: list[str] = []
+    rows: Field[list[TemplateRow]] = field(default_factory=list)
+    source_names: Field[list[str]] = field(default_factory=list)
+    name: Field[str] = field("")
+    channel: Field[str] = field(Channel.EMAIL.value)
+    subject: Field[str] = field("")
+    body: Field[str] = field("")
+    sample_source: Field[str] = field("")
+    sample_text: Field[str] = field("{}")
+    sample_error: Field[str] = field("")
+    preview_subject: Field[str] = field("")
+    preview_body: Field[str] = field("")
+    problem: Field[str] = field("")
+    problem_quote: Field[str] = field("")
+    used: Field[list[str]] = field(default_factory=list)
+    missing: Field[list[str]] = field(default_factory=list)
 
     @rx.var
     def subject_allowed(self) -> bool:

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import reflex as rx
+from reflex.vars import ObjectVar
 
 from postboard.db import session_scope
 from postboard.errors import NotFound, ValidationFailed
@@ -14,6 +15,7 @@ from postboard.web.components.form import labelled_input
 from postboard.web.components.layout import field_error, page
 from postboard.web.components.platform import confirm_button, list_table, platform_tabs
 from postboard.web.event import event
+from postboard.web.field import Field, field
 from postboard.web.state import AppState
 
 SCOPE_HINTS = {
@@ -38,12 +40,12 @@ class TokenRow:
 class TokensState(AppState):
     """The tokens listed, the create form, and a new secret until it is dismissed."""
 
-    rows: list[TokenRow] = []
-    scopes: list[str] = [Scope.EVENTS_WRITE.value]
-    form_key: int = 0
-    errors: dict[str, str] = {}
-    new_name: str = ""
-    new_secret: str = ""
+    rows: Field[list[TokenRow]] = field(default_factory=list)
+    scopes: Field[list[str]] = field(default_factory=lambda: [Scope.EVENTS_WRITE.value])
+    form_key: Field[int] = field(0)
+    errors: Field[dict[str, str]] = field(default_factory=dict)
+    new_name: Field[str] = field("")
+    new_secret: Field[str] = field("")
 
     def _reload(self) -> None:
         with session_scope() as session:
@@ -188,14 +190,16 @@ def _create_form() -> rx.Component:
 
 
 def _when(moment: rx.Var[str], empty: str) -> rx.Component:
-    return rx.cond(moment != "", rx.moment(moment, from_now=True, style={"fontSize": "13px"}), rx.text(empty, size="2"))
+    return rx.cond(  # type: ignore[no-any-return]  # rx.cond is Any to mypy: pyproject.toml
+        moment != "", rx.moment(moment, from_now=True, style={"fontSize": "13px"}), rx.text(empty, size="2")
+    )
 
 
-def _row(t: rx.Var[TokenRow]) -> rx.Component:
+def _row(t: ObjectVar[TokenRow]) -> rx.Component:
     revoked = t.revoked_at != ""
     return rx.table.row(
         rx.table.cell(rx.text(t.name, weight="medium")),
-        rx.table.cell(rx.code(t.prefix + "…", variant="ghost")),
+        rx.table.cell(rx.code(t.prefix.to(str) + "…", variant="ghost")),
         rx.table.cell(rx.hstack(rx.foreach(t.scopes, lambda s: rx.badge(s, variant="soft")), spacing="1")),
         rx.table.cell(_when(t.created_at, "—")),
         rx.table.cell(_when(t.last_used_at, "never")),
@@ -205,7 +209,7 @@ def _row(t: rx.Var[TokenRow]) -> rx.Component:
                 rx.badge("revoked ", rx.moment(t.revoked_at, from_now=True), color_scheme="red"),
                 confirm_button(
                     "Revoke",
-                    title="Revoke " + t.name + "?",
+                    title="Revoke " + t.name.to(str) + "?",
                     description="Requests with this token fail from now on. This cannot be undone.",
                     on_confirm=TokensState.revoke(t.id),
                 ),

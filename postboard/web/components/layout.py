@@ -161,4 +161,6 @@ def page(*children: rx.Component, title: str, subnav: rx.Component | None = None
 
 def field_error(message: rx.Var[str]) -> rx.Component:
     """An inline message under a form field, shown only when there is one."""
-    return rx.cond(message != "", rx.text(message, color_scheme="red", size="2", role="alert"))
+    return rx.cond(  # type: ignore[no-any-return]  # rx.cond is Any to mypy: pyproject.toml
+        message != "", rx.text(message, color_scheme="red", size="2", role="alert")
+    )

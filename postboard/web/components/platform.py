@@ -129,7 +129,7 @@ def list_table(
     **props: Any,
 ) -> rx.Component:
     """The page's records as a table, one `row` each, or a quiet placeholder when there are none."""
-    return rx.cond(
+    return rx.cond(  # type: ignore[no-any-return]  # rx.cond is Any to mypy: pyproject.toml
         rows.length() > 0,
         rx.table.root(
             table_head(*heads),

@@ -1,6 +1,7 @@
 """The delivery log at /deliveries (admins): filter, page, open one with its attempts, retry it."""
 
 import reflex as rx
+from reflex.vars import ObjectVar
 
 from postboard.deliveries.models import Channel, DeliveryStatus
 from postboard.web import routes
@@ -75,7 +76,7 @@ def _filters() -> rx.Component:
     )
 
 
-def _row(d: rx.Var[DeliveryRow]) -> rx.Component:
+def _row(d: ObjectVar[DeliveryRow]) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.moment(d.created_at, from_now=True, style={"fontSize": "13px"})),
         rx.table.cell(rx.text(d.event, size="2")),
@@ -127,7 +128,7 @@ def _pager() -> rx.Component:
     )
 
 
-def _attempt(a: rx.Var[AttemptRow]) -> rx.Component:
+def _attempt(a: ObjectVar[AttemptRow]) -> rx.Component:
     return rx.table.row(
         rx.table.cell(a.number),
         rx.table.cell(rx.text(a.at, size="1")),
@@ -155,7 +156,9 @@ def _detail() -> rx.Component:
                         "Event",
                         rx.cond(
                             d.event_id != "",
-                            rx.link(d.event, " · ", d.event_id, href=routes.DELIVERIES + "?event=" + d.event_id),
+                            rx.link(
+                                d.event, " · ", d.event_id, href=routes.DELIVERIES + "?event=" + d.event_id.to(str)
+                            ),
                             rx.text(d.event),
                         ),
                     ),

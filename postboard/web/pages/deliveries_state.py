@@ -14,6 +14,7 @@ from postboard.events.models import Event, EventSource
 
 # As `event_handler`: the state has a field named `event` (the filter).
 from postboard.web.event import event as event_handler
+from postboard.web.field import Field, field
 from postboard.web.state import AppState
 from tasks.events import DELIVER
 
@@ -79,17 +80,17 @@ def _row(d: Delivery, names: dict[str, str]) -> DeliveryRow:
 class DeliveriesState(AppState):
     """The filters, the page of rows shown and the delivery open in the dialog."""
 
-    status: str = ALL
-    channel: str = ALL
-    event: str = ""
-    offset: int = 0
-    total: int = 0
-    counts: dict[str, int] = {}
-    rows: list[DeliveryRow] = []
-    open: bool = False
-    detail: DeliveryRow = DeliveryRow()
-    detail_body: str = ""
-    attempts: list[AttemptRow] = []
+    status: Field[str] = field(ALL)
+    channel: Field[str] = field(ALL)
+    event: Field[str] = field("")
+    offset: Field[int] = field(0)
+    total: Field[int] = field(0)
+    counts: Field[dict[str, int]] = field(default_factory=dict)
+    rows: Field[list[DeliveryRow]] = field(default_factory=list)
+    open: Field[bool] = field(False)
+    detail: Field[DeliveryRow] = field(default_factory=DeliveryRow)
+    detail_body: Field[str] = field("")
+    attempts: Field[list[AttemptRow]] = field(default_factory=list)
 
     def _reload(self) -> None:
         # Every filter change lands here: the admin check guards them all.

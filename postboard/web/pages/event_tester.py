@@ -1,6 +1,7 @@
 """The Test event panel at /test-event (admins): Simulate shows every rule and why; Send really sends."""
 
 import reflex as rx
+from reflex.vars import ObjectVar
 
 from postboard.web import routes
 from postboard.web.components.form import code_area, field_label
@@ -124,7 +125,7 @@ def _sent() -> rx.Component:
     )
 
 
-def _check(check: rx.Var[CheckView]) -> rx.Component:
+def _check(check: ObjectVar[CheckView]) -> rx.Component:
     return rx.hstack(
         rx.cond(
             check.matched,
@@ -139,7 +140,7 @@ def _check(check: rx.Var[CheckView]) -> rx.Component:
     )
 
 
-def _recipients(o: rx.Var[OutcomeView]) -> rx.Component:
+def _recipients(o: ObjectVar[OutcomeView]) -> rx.Component:
     more = o.recipients - o.first_recipients.length()
     return rx.hstack(
         rx.text(o.recipients.to(str), " recipient(s):", size="2", weight="medium"),
@@ -151,7 +152,7 @@ def _recipients(o: rx.Var[OutcomeView]) -> rx.Component:
     )
 
 
-def _rendered(o: rx.Var[OutcomeView]) -> rx.Component:
+def _rendered(o: ObjectVar[OutcomeView]) -> rx.Component:
     return rx.box(
         rx.cond(o.subject != "", rx.text(o.subject, weight="bold", size="2", margin_bottom="0.4em")),
         rx.text(o.body, size="2", white_space="pre-wrap"),
@@ -166,7 +167,7 @@ def _rendered(o: rx.Var[OutcomeView]) -> rx.Component:
     )
 
 
-def _outcome(o: rx.Var[OutcomeView]) -> rx.Component:
+def _outcome(o: ObjectVar[OutcomeView]) -> rx.Component:
     color = rx.match(o.verdict, *VERDICT_COLORS)
     accent = rx.match(o.verdict, *((v, f"var(--{c}-9)") for v, c in VERDICT_COLORS[:-1]), "var(--gray-8)")
     ink = rx.match(o.verdict, *((v, f"var(--{c}-11)") for v, c in VERDICT_COLORS[:-1]), "var(--gray-11)")

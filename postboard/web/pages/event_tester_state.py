@@ -17,6 +17,10 @@ from postboard.settings import get_settings
 from postboard.web.components.condition_builder import summary
 from postboard.web.components.form import json_object, pretty
 from postboard.web.event import event
+from postboard.web.field import Field
+
+# As `state_field`: `field` here is the dataclasses one.
+from postboard.web.field import field as state_field
 from postboard.web.state import AppState
 from tasks.dispatch import TaskiqDispatcher
 
@@ -122,18 +126,18 @@ def to_view(outcome: RuleOutcome) -> OutcomeView:
 class EventTesterState(AppState):
     """The chosen source, the payload, and the last simulation or send."""
 
-    sources: list[str] = []
-    source: str = ""
-    description: str = ""
-    payload_text: str = "{}"
-    payload_error: str = ""
-    rejected: list[str] = []
-    simulated: bool = False
-    outcomes: list[OutcomeView] = []
-    summary: str = ""
-    sent_event_id: str = ""
-    sent_summary: str = ""
-    sent_queued: bool = True
+    sources: Field[list[str]] = state_field(default_factory=list)
+    source: Field[str] = state_field("")
+    description: Field[str] = state_field("")
+    payload_text: Field[str] = state_field("{}")
+    payload_error: Field[str] = state_field("")
+    rejected: Field[list[str]] = state_field(default_factory=list)
+    simulated: Field[bool] = state_field(False)
+    outcomes: Field[list[OutcomeView]] = state_field(default_factory=list)
+    summary: Field[str] = state_field("")
+    sent_event_id: Field[str] = state_field("")
+    sent_summary: Field[str] = state_field("")
+    sent_queued: Field[bool] = state_field(True)
 
     def _clear_results(self) -> None:
         self.payload_error, self.rejected, self.simulated, self.outcomes, self.summary = "", [], False, [], ""

@@ -3,11 +3,13 @@
 from typing import Any
 
 import reflex as rx
+from reflex.vars import ArrayVar, ObjectVar
 
 from postboard import names
 from postboard.web import deps
 from postboard.web.components.layout import page
 from postboard.web.event import event
+from postboard.web.field import Field, field
 from postboard.web.monitor_hub import queue_snapshot
 from postboard.web.realtime import rooms
 from postboard.web.state import AppState
@@ -19,15 +21,15 @@ GREEN, RED = "var(--grass-9)", "var(--red-9)"
 class QueuesState(AppState):
     """What the monitor shows; the monitor hub pushes new figures into it every second."""
 
-    queues: list[Row] = []
-    recent: list[Row] = []
-    failed: list[Row] = []
-    failed_total: int = 0
-    chart: dict[str, list[Row]] = {}
-    updated_at: str = ""
-    queue_filter: str = "all"
-    detail: Row = {}
-    detail_open: bool = False
+    queues: Field[list[Row]] = field(default_factory=list)
+    recent: Field[list[Row]] = field(default_factory=list)
+    failed: Field[list[Row]] = field(default_factory=list)
+    failed_total: Field[int] = field(0)
+    chart: Field[dict[str, list[Row]]] = field(default_factory=dict)
+    updated_at: Field[str] = field("")
+    queue_filter: Field[str] = field("all")
+    detail: Field[Row] = field(default_factory=dict)
+    detail_open: Field[bool] = field(False)
 
     async def _refresh(self) -> None:
         for var, value in (await queue_snapshot(deps.job_store())).items():
@@ -87,7 +89,7 @@ class QueuesState(AppState):
         return rx.toast.info("Job discarded.")
 
 
-def _shown(row: rx.Var[Row]) -> rx.Var[bool]:
+def _shown(row: ObjectVar[Row]) -> rx.Var[bool]:
     return (QueuesState.queue_filter == "all") | (row["queue"] == QueuesState.queue_filter)
 
 
@@ -100,7 +102,7 @@ def _figure(label: str, value: rx.Var[Any] | str, *, color: str | None = None) -
     )
 
 
-def _queue_card(q: rx.Var[Row]) -> rx.Component:
+def _queue_card(q: ObjectVar[Row]) -> rx.Component:
     card = rx.card(
         rx.vstack(
             rx.hstack(
@@ -130,7 +132,7 @@ def _queue_card(q: rx.Var[Row]) -> rx.Component:
         width="100%",
         data_testid="queue-" + q["queue"].to(str),
     )
-    return rx.cond(_shown(q), card)
+    return rx.cond(_shown(q), card)  # type: ignore[no-any-return]  # rx.cond is Any to mypy: pyproject.toml
 
 
 def _status_badge(status: rx.Var[str]) -> rx.Component:
@@ -141,7 +143,7 @@ def _status_badge(status: rx.Var[str]) -> rx.Component:
     )
 
 
-def _job_row(job: rx.Var[Row], *, actions: bool) -> rx.Component:
+def _job_row(job: ObjectVar[Row], *, actions: bool) -> rx.Component:
     cells = [
         rx.table.cell(rx.moment(job["finished_at"], from_now=True, style={"fontSize": "12px"})),
         rx.table.cell(rx.link(job["task"], on_click=QueuesState.show(job), cursor="pointer")),
@@ -171,12 +173,12 @@ def _job_row(job: rx.Var[Row], *, actions: bool) -> rx.Component:
         )
     else:
         cells.append(rx.table.cell(job["runtime"]))
-    return rx.cond(_shown(job), rx.table.row(*cells))
+    return rx.cond(_shown(job), rx.table.row(*cells))  # type: ignore[no-any-return]  # rx.cond is Any to mypy: pyproject.toml
 
 
-def _jobs_table(rows: rx.Var[list[Row]], *, actions: bool, empty: str) -> rx.Component:
+def _jobs_table(rows: ArrayVar[list[Row]], *, actions: bool, empty: str) -> rx.Component:
     heads = ["When", "Task", "Queue", "Arguments", "Attempts", "Status", "Error", "Actions" if actions else "Runtime"]
-    return rx.cond(
+    return rx.cond(  # type: ignore[no-any-return]  # rx.cond is Any to mypy: pyproject.toml
         rows.length() > 0,
         rx.table.root(
             rx.table.header(rx.table.row(*(rx.table.column_header_cell(h) for h in heads))),

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import app_logs
 from tests.support import start_redis, stop
 
 _scratch = Path(tempfile.mkdtemp(prefix="postboard-tests-"))
@@ -25,6 +26,16 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["MAILBOX_DIR"] = str(_scratch / "mailbox")
     os.environ["APP_URL"] = "http://postboard.test"
     os.environ["LIVE_ENABLED"] = "true"
+    config.addinivalue_line(
+        "markers",
+        f"{app_logs.MARKER}(pattern, why): a traceback the test provokes on purpose in an app process's log",
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Note the tracebacks a test expects before its fixtures start processes that may log them."""
+    app_logs.declare(item)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -1,7 +1,10 @@
 """Build test data through the services, as the app does."""
 
-from sqlmodel import Session
+from sqlmodel import Session, func, select
 
+from postboard.flows import EmailChunk
+from postboard.posts.models import Post
+from postboard.posts.service import create_post
 from postboard.users.models import Role, User
 from postboard.users.service import create_user, seed_members
 
@@ -21,3 +24,17 @@ def make_user(
 def make_audience(session: Session, *, members: int) -> int:
     """Add `members` member accounts in bulk."""
     return seed_members(session, count=members, password="password123")
+
+
+def make_post(session: Session, *, members: int, title: str = "Launch day") -> Post:
+    """An admin's post with `members` members to email."""
+    author = make_user(session, name="Ada Lovelace", role=Role.ADMIN)
+    make_audience(session, members=members)
+    post, _ = create_post(session, author=author, title=title, content="We shipped it.\nSecond line.")
+    return post
+
+
+def chunk_of_everyone(session: Session) -> EmailChunk:
+    """One email chunk spanning every user."""
+    last = session.exec(select(func.max(User.id))).one() or 0
+    return EmailChunk(after_id=0, last_id=last)

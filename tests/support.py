@@ -1,11 +1,13 @@
 """Test plumbing shared by the suites: a Redis server, migrated databases, worker processes."""
 
+import asyncio
+import inspect
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
 
 from postboard.dev.services import free_port, redis_command, wait_for_port, worker_command
@@ -57,11 +59,31 @@ def start_worker(queue: str, env: Mapping[str, str], log: Path, *, concurrency: 
     )
 
 
-def wait_until(check: Callable[[], bool], *, timeout: float, interval: float = 0.1) -> bool:
-    """Poll `check` until it is true or `timeout` passes."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def _pauses(within: float, interval: float) -> Iterator[float]:
+    """The pauses between checks for `within` seconds (the caller checks once more at the end)."""
+    deadline = time.monotonic() + within
+    while (left := deadline - time.monotonic()) > 0:
+        yield min(interval, left)
+
+
+def wait_until(check: Callable[[], bool], *, within: float, interval: float = 0.1) -> bool:
+    """Poll `check` until it is true or `within` seconds pass; blocking, for sync tests, fixtures and Playwright."""
+    for pause in _pauses(within, interval):
         if check():
             return True
-        time.sleep(interval)
+        time.sleep(pause)
     return check()
+
+
+async def eventually(check: Callable[[], bool | Awaitable[bool]], *, within: float, interval: float = 0.1) -> bool:
+    """`wait_until` on the event loop: `check` may be async, and the loop keeps running between checks."""
+    for pause in _pauses(within, interval):
+        if await _holds(check):
+            return True
+        await asyncio.sleep(pause)
+    return await _holds(check)
+
+
+async def _holds(check: Callable[[], bool | Awaitable[bool]]) -> bool:
+    outcome = check()
+    return bool(await outcome) if inspect.isawaitable(outcome) else bool(outcome)

@@ -1,19 +1,18 @@
 """End-to-end: the whole app started the way `make dev` starts it, driven in Chromium."""
 
 import os
-import subprocess
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from postboard.dev.browser import find_chromium
-from postboard.dev.runner import Stack, start_stack
+from postboard.dev.runner import start_stack
 from postboard.dev.services import free_port
-from tests.support import BIN, wait_until
+from tests.app_logs import LogWatch
+from tests.e2e.app import App
+from tests.support import wait_until
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -22,21 +21,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
-
-
-@dataclass
-class App:
-    """A running Postboard and how to reach it."""
-
-    url: str
-    env: dict[str, str]
-    mailbox: Path
-    stack: Stack
-
-    def cli(self, *args: str) -> str:
-        """Run the `postboard` command against this app's database."""
-        done = subprocess.run([str(BIN / "postboard"), *args], env=self.env, capture_output=True, text=True, check=True)
-        return done.stdout
 
 
 def _answers(url: str) -> bool:
@@ -63,17 +47,20 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
         RETRY_DELAYS="1,1",
         SCHEDULER_INTERVAL="1",
     )
+    watch = LogWatch.folder(root)
     stack = start_stack(frontend_port=frontend, backend_port=backend, logs=root, env=env)
     try:
         ready = wait_until(
             lambda: _answers(f"http://localhost:{backend}/ping") and _answers(f"http://localhost:{frontend}/login"),
-            timeout=600,
+            within=600,
             interval=1,
         )
         assert ready, f"app did not start; see logs in {root}"
         yield App(url=f"http://localhost:{frontend}", env=stack.env, mailbox=root / "mailbox", stack=stack)
     finally:
         stack.stop()
+    # Web, workers, scheduler and sink: a traceback no e2e test declared fails the run.
+    watch.check()
 
 
 @pytest.fixture(scope="session")

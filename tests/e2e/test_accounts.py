@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import App
+from tests.e2e.app import App
 
 pytestmark = pytest.mark.e2e
 

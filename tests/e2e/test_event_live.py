@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.conftest import App
-from tests.e2e.test_live_publish import PASSWORD, badge, sign_in
+from tests.e2e.app import PASSWORD, App, badge, sign_in
 
 pytestmark = pytest.mark.e2e
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import App
-from tests.e2e.test_live_publish import PASSWORD, sign_in
+from tests.e2e.app import PASSWORD, App, sign_in
+from tests.support import wait_until
 
 pytestmark = pytest.mark.e2e
 ADMIN = "platform-admin@example.com"
@@ -167,11 +167,15 @@ def check_delivery(page: Page, url: str) -> None:
     page.get_by_role("link", name="See its deliveries in the log").click()
     row = page.get_by_test_id("delivery-row").first
     expect(row).to_contain_text("grace@example.com")
-    for _ in range(30):
+
+    def sent() -> bool:
+        # The log is not pushed live: look again after a reload.
         if "sent" in row.inner_text():
-            break
-        page.wait_for_timeout(1000)
+            return True
         page.reload()
+        return False
+
+    wait_until(sent, within=30, interval=1)
     expect(row).to_contain_text("sent")
     row.get_by_role("button", name=SUBJECT).click()
     dialog = page.get_by_role("dialog")

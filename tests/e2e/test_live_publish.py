@@ -3,27 +3,11 @@
 import time
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
-from tests.e2e.conftest import App
+from tests.e2e.app import PASSWORD, App, badge, sign_in
 
 pytestmark = pytest.mark.e2e
-PASSWORD = "password123"
-
-
-def sign_in(page: Page, app: App, email: str) -> None:
-    """Sign in through the form."""
-    page.goto(f"{app.url}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible(timeout=30_000)
-
-
-def badge(page: Page) -> int:
-    """The number shown on the header's Notifications control."""
-    text = page.get_by_role("link", name="Notifications").inner_text()
-    return int("".join(ch for ch in text if ch.isdigit()))
 
 
 @pytest.fixture(scope="module")

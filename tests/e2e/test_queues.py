@@ -9,8 +9,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from postboard.settings import ROOT
-from tests.e2e.conftest import App
-from tests.e2e.test_live_publish import PASSWORD, sign_in
+from tests.e2e.app import PASSWORD, App, sign_in
 
 pytestmark = pytest.mark.e2e
 ADMIN = "queue-admin@example.com"

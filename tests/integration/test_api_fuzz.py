@@ -23,6 +23,7 @@ from postboard.events.models import RecipientKind
 from postboard.settings import ROOT
 from postboard.tokens.models import Scope
 from postboard.tokens.service import create_token
+from tests.app_logs import LogWatch
 from tests.support import migrate, stop, wait_until
 
 pytestmark = pytest.mark.integration
@@ -95,11 +96,14 @@ def served(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator
         cmd, cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True
     )
     url = f"http://127.0.0.1:{port}"
+    watch = LogWatch.folder(root)
     try:
-        assert wait_until(lambda: _answers(f"{url}/api/health"), timeout=60), log.read_text()
+        assert wait_until(lambda: _answers(f"{url}/api/health"), within=60), log.read_text()
         yield Served(url=url, headers={"Authorization": f"Bearer {secret}"})
     finally:
         stop(proc)
+    # What no answer shows (a background task that raised after a 202) fails the module too.
+    watch.check()
 
 
 def _answers(url: str) -> bool:

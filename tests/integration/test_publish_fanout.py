@@ -7,9 +7,9 @@ import json
 import mailbox
 import os
 from collections import Counter
+from typing import Any
 
 import pytest
-from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 from sqlmodel import func, select
 
@@ -20,8 +20,8 @@ from postboard.posts.service import publish
 from postboard.users.models import Role, User
 from tasks.dispatch import TaskiqDispatcher
 from tests.factories import make_audience, make_user
-from tests.integration.conftest import Pipeline
-from tests.support import wait_until
+from tests.integration.pipeline import Pipeline, drained
+from tests.support import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -51,17 +51,19 @@ async def test_publish_reaches_every_inbox_once(pipeline: Pipeline) -> None:
     assert result.queued_now
     post_id = result.post.id
 
-    live = await pubsub.get_message(timeout=20)
-    for _ in range(50):
-        if live is not None:
-            break
-        live = await pubsub.get_message(timeout=1)
-    assert live is not None, "no live message on the posts channel"
-    assert json.loads(live["data"])["id"] == post_id
+    live: list[dict[str, Any]] = []
+
+    async def arrived() -> bool:
+        if (message := await pubsub.get_message(timeout=1)) is not None:
+            live.append(message)
+        return bool(live)
+
+    assert await eventually(arrived, within=70), "no live message on the posts channel"
+    assert json.loads(live[0]["data"])["id"] == post_id
     await pubsub.aclose()
     await redis.aclose()
 
-    assert await asyncio.to_thread(wait_until, lambda: pipeline.sink.received >= 999, timeout=120), (
+    assert await eventually(lambda: pipeline.sink.received >= 999, within=120), (
         f"only {pipeline.sink.received} emails arrived"
     )
     await asyncio.sleep(1)  # anything extra (a duplicate) would land now
@@ -75,8 +77,8 @@ async def test_publish_reaches_every_inbox_once(pipeline: Pipeline) -> None:
     assert "Quarterly <b>update</b>" in str(parsed["Subject"])
 
     with pipeline.session() as session:
-        assert wait_until(
-            lambda: session.exec(select(func.count()).select_from(Notification)).one() == 1_000, timeout=30
+        assert await eventually(
+            lambda: session.exec(select(func.count()).select_from(Notification)).one() == 1_000, within=30
         )
         statuses = dict(
             session.exec(
@@ -95,18 +97,8 @@ async def test_chunk_job_run_again_sends_nothing_twice(pipeline: Pipeline) -> No
     before = pipeline.sink.received
     await send_post_emails.kiq(post_id)
     await send_post_email_chunk.kiq(post_id, 0, last)
-    assert await asyncio.to_thread(wait_until, lambda: _drained(names.EMAILS_QUEUE), timeout=30)
+    assert await eventually(lambda: drained(os.environ["REDIS_URL"], names.EMAILS_QUEUE), within=30)
     await asyncio.sleep(1)
     assert pipeline.sink.received == before
     with pipeline.session() as session:
         assert session.exec(select(func.max(Delivery.attempts))).one() == 1
-
-
-def _drained(queue: str) -> bool:
-    """Every job on the queue was read and acknowledged."""
-    client = SyncRedis.from_url(os.environ["REDIS_URL"])
-    try:
-        [group] = client.xinfo_groups(names.stream_key(queue))
-        return group["lag"] == 0 and group["pending"] == 0
-    finally:
-        client.close()

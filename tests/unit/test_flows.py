@@ -13,29 +13,15 @@ from postboard.deliveries.service import count_by_status
 from postboard.events.builtin import post_rule_active, seed_builtins
 from postboard.events.models import Rule, Template
 from postboard.events.service import set_rule_active
-from postboard.flows import EmailChunk, notify_post, plan_email_chunks, send_email_chunk
+from postboard.flows import notify_post, plan_email_chunks, send_email_chunk
 from postboard.live.bus import MemoryBus
 from postboard.mail.transport import MemoryTransport
 from postboard.notifications.models import Notification
-from postboard.posts.models import Post
-from postboard.posts.service import create_post
 from postboard.settings import Settings
 from postboard.users.models import Role, User
-from tests.factories import make_audience, make_user
+from tests.factories import chunk_of_everyone, make_audience, make_post
 
 SETTINGS = Settings(app_url="http://postboard.test", mail_from="noreply@example.com")
-
-
-def _post(session: Session, *, members: int, title: str = "Launch day") -> Post:
-    author = make_user(session, name="Ada Lovelace", role=Role.ADMIN)
-    make_audience(session, members=members)
-    post, _ = create_post(session, author=author, title=title, content="We shipped it.\nSecond line.")
-    return post
-
-
-def _everyone(session: Session) -> EmailChunk:
-    last = session.exec(select(func.max(User.id))).one() or 0
-    return EmailChunk(after_id=0, last_id=last)
 
 
 def test_chunks_cover_every_user_once(session: Session) -> None:
@@ -48,10 +34,10 @@ def test_chunks_cover_every_user_once(session: Session) -> None:
 
 
 async def test_chunk_emails_everyone_but_the_author_over_one_connection(session: Session) -> None:
-    post = _post(session, members=40)
+    post = make_post(session, members=40)
     transport = MemoryTransport()
     result = await send_email_chunk(
-        session, post_id=post.id or 0, chunk=_everyone(session), transport=transport, settings=SETTINGS
+        session, post_id=post.id or 0, chunk=chunk_of_everyone(session), transport=transport, settings=SETTINGS
     )
     assert (result.sent, result.failed, result.skipped) == (40, 0, 0)
     assert transport.connections == 1
@@ -63,9 +49,9 @@ async def test_chunk_emails_everyone_but_the_author_over_one_connection(session:
 
 
 async def test_chunk_run_twice_sends_once(session: Session) -> None:
-    post = _post(session, members=25)
+    post = make_post(session, members=25)
     transport = MemoryTransport()
-    chunk = _everyone(session)
+    chunk = chunk_of_everyone(session)
     await send_email_chunk(session, post_id=post.id or 0, chunk=chunk, transport=transport, settings=SETTINGS)
     again = await send_email_chunk(session, post_id=post.id or 0, chunk=chunk, transport=transport, settings=SETTINGS)
     assert (again.sent, again.skipped) == (0, 25)
@@ -74,11 +60,11 @@ async def test_chunk_run_twice_sends_once(session: Session) -> None:
 
 
 async def test_refused_recipient_is_recorded_and_the_rest_go_out(session: Session) -> None:
-    post = _post(session, members=5)
+    post = make_post(session, members=5)
     refused = session.exec(select(User.email).where(User.role == Role.MEMBER)).first() or ""
     transport = MemoryTransport(refuse=frozenset({refused}))
     result = await send_email_chunk(
-        session, post_id=post.id or 0, chunk=_everyone(session), transport=transport, settings=SETTINGS
+        session, post_id=post.id or 0, chunk=chunk_of_everyone(session), transport=transport, settings=SETTINGS
     )
     assert (result.sent, result.failed) == (4, 1)
     failed = session.exec(select(Delivery).where(Delivery.status == DeliveryStatus.FAILED)).one()
@@ -87,10 +73,10 @@ async def test_refused_recipient_is_recorded_and_the_rest_go_out(session: Sessio
 
 
 async def test_email_has_subject_html_text_author_and_link(session: Session) -> None:
-    post = _post(session, members=1, title="<img src=x onerror=alert(1)>")
+    post = make_post(session, members=1, title="<img src=x onerror=alert(1)>")
     transport = MemoryTransport()
     await send_email_chunk(
-        session, post_id=post.id or 0, chunk=_everyone(session), transport=transport, settings=SETTINGS
+        session, post_id=post.id or 0, chunk=chunk_of_everyone(session), transport=transport, settings=SETTINGS
     )
     [(rcpt, raw)] = transport.sent
     msg = email.message_from_bytes(raw, policy=email.policy.default)
@@ -109,7 +95,7 @@ async def test_email_has_subject_html_text_author_and_link(session: Session) -> 
 
 
 async def test_notify_puts_one_row_in_every_inbox_and_announces_once(session: Session) -> None:
-    post = _post(session, members=30)
+    post = make_post(session, members=30)
     bus = MemoryBus()
     await notify_post(session, post_id=post.id or 0, bus=bus, settings=SETTINGS)
     await notify_post(session, post_id=post.id or 0, bus=bus, settings=SETTINGS)
@@ -124,7 +110,7 @@ async def test_notify_puts_one_row_in_every_inbox_and_announces_once(session: Se
 
 async def test_built_in_rules_word_the_post_and_can_be_switched_off(session: Session) -> None:
     seed_builtins(session)
-    post = _post(session, members=3)
+    post = make_post(session, members=3)
     email_template, in_app_template = session.exec(select(Template).order_by(Template.id)).all()
     email_template.subject = "Fresh: {{ title }} by {{ author }}"
     in_app_template.body = "{{ author }} wrote {{ title }}"
@@ -133,7 +119,7 @@ async def test_built_in_rules_word_the_post_and_can_be_switched_off(session: Ses
 
     transport = MemoryTransport()
     await send_email_chunk(
-        session, post_id=post.id or 0, chunk=_everyone(session), transport=transport, settings=SETTINGS
+        session, post_id=post.id or 0, chunk=chunk_of_everyone(session), transport=transport, settings=SETTINGS
     )
     assert b"Subject: Fresh: Launch day by Ada Lovelace" in transport.sent[0][1]
     bus = MemoryBus()

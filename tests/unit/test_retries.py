@@ -14,7 +14,7 @@ from postboard.flows import send_email_chunk
 from postboard.mail.transport import MemoryTransport
 from postboard.settings import Settings
 from postboard.users.models import Role, User
-from tests.unit.test_flows import _everyone, _post
+from tests.factories import chunk_of_everyone, make_post
 
 # Zero delays: a retry is due at once, so a second run exercises it without waiting.
 NOW_SETTINGS = Settings(app_url="http://postboard.test", retry_delays=[0, 0])
@@ -47,10 +47,10 @@ def _members(session: Session, n: int) -> list[str]:
 
 
 async def test_only_the_failed_three_are_retried(session: Session) -> None:
-    post = _post(session, members=500)
+    post = make_post(session, members=500)
     deferred = frozenset(_members(session, 3))
     first = MemoryTransport(defer=deferred)
-    chunk = _everyone(session)
+    chunk = chunk_of_everyone(session)
     result = await send_email_chunk(session, post_id=post.id or 0, chunk=chunk, transport=first, settings=NOW_SETTINGS)
     assert (result.sent, result.retrying, result.failed) == (497, 3, 0)
     assert result.retry_at is not None
@@ -65,8 +65,8 @@ async def test_only_the_failed_three_are_retried(session: Session) -> None:
 
 
 async def test_retrying_is_not_resent_before_it_is_due(session: Session) -> None:
-    post = _post(session, members=4)
-    chunk = _everyone(session)
+    post = make_post(session, members=4)
+    chunk = chunk_of_everyone(session)
     await send_email_chunk(
         session, post_id=post.id or 0, chunk=chunk, transport=MemoryTransport(down=True), settings=SLOW_SETTINGS
     )
@@ -81,12 +81,12 @@ async def test_retrying_is_not_resent_before_it_is_due(session: Session) -> None
 
 
 async def test_permanent_rejection_fails_at_once(session: Session) -> None:
-    post = _post(session, members=3)
+    post = make_post(session, members=3)
     [bad] = _members(session, 1)
     result = await send_email_chunk(
         session,
         post_id=post.id or 0,
-        chunk=_everyone(session),
+        chunk=chunk_of_everyone(session),
         transport=MemoryTransport(frozenset({bad})),
         settings=SLOW_SETTINGS,
     )
@@ -97,8 +97,8 @@ async def test_permanent_rejection_fails_at_once(session: Session) -> None:
 
 
 async def test_server_down_exhausts_the_schedule_then_fails_with_the_error(session: Session) -> None:
-    post = _post(session, members=5)
-    chunk = _everyone(session)
+    post = make_post(session, members=5)
+    chunk = chunk_of_everyone(session)
     down = MemoryTransport(down=True)
     statuses = []
     for _ in range(3):
@@ -123,8 +123,8 @@ async def test_server_down_exhausts_the_schedule_then_fails_with_the_error(sessi
 
 
 async def test_connection_lost_mid_chunk_keeps_what_went_out(session: Session) -> None:
-    post = _post(session, members=10)
-    chunk = _everyone(session)
+    post = make_post(session, members=10)
+    chunk = chunk_of_everyone(session)
     result = await send_email_chunk(
         session, post_id=post.id or 0, chunk=chunk, transport=MemoryTransport(disconnect_after=4), settings=NOW_SETTINGS
     )
@@ -144,8 +144,8 @@ class _YieldingTransport(MemoryTransport):
 
 
 async def test_two_runs_of_one_chunk_send_each_recipient_once(session: Session) -> None:
-    post = _post(session, members=200)
-    chunk = _everyone(session)
+    post = make_post(session, members=200)
+    chunk = chunk_of_everyone(session)
     a, b = _YieldingTransport(), _YieldingTransport()
     with Session(session.get_bind(), expire_on_commit=False) as other:
         ra, rb = await asyncio.gather(
@@ -161,8 +161,8 @@ async def test_two_runs_of_one_chunk_send_each_recipient_once(session: Session) 
 
 
 async def test_a_claim_is_left_alone_until_its_lease_runs_out(session: Session) -> None:
-    post = _post(session, members=3)
-    chunk = _everyone(session)
+    post = make_post(session, members=3)
+    chunk = chunk_of_everyone(session)
     settings = Settings(app_url="http://postboard.test", retry_delays=[0], send_lease_seconds=60)
     await send_email_chunk(session, post_id=post.id or 0, chunk=chunk, transport=MemoryTransport(), settings=settings)
     row = session.exec(select(Delivery).order_by(Delivery.id)).first()

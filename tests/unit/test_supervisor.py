@@ -15,12 +15,16 @@ FLAKY = "import pathlib, sys, time; m = pathlib.Path(sys.argv[1]); first = not m
 
 
 def _tick(supervisor: Supervisor, *, until: float) -> str | None:
-    deadline = time.monotonic() + until
-    while time.monotonic() < deadline:
+    """Run the supervisor's loop for `until` seconds, or until it names a process it will not restart."""
+    stopped: list[str] = []
+
+    def check() -> bool:
         if (name := supervisor.check(time.monotonic())) is not None:
-            return name
-        time.sleep(0.05)
-    return None
+            stopped.append(name)
+        return bool(stopped)
+
+    wait_until(check, within=until, interval=0.05)
+    return stopped[0] if stopped else None
 
 
 def test_a_crashed_scheduler_is_restarted_and_stays_up(tmp_path: Path) -> None:
@@ -28,7 +32,7 @@ def test_a_crashed_scheduler_is_restarted_and_stays_up(tmp_path: Path) -> None:
     stack.start("scheduler", [sys.executable, "-c", FLAKY, str(tmp_path / "ran")])
     supervisor = Supervisor(stack)
     try:
-        assert wait_until(lambda: stack.procs["scheduler"].poll() is not None, timeout=10)
+        assert wait_until(lambda: stack.procs["scheduler"].poll() is not None, within=10)
         first = stack.procs["scheduler"]
         assert _tick(supervisor, until=3) is None
         second = stack.procs["scheduler"]
@@ -55,7 +59,7 @@ def test_backoff_doubles_up_to_its_cap(tmp_path: Path) -> None:
     try:
         waits = []
         for _ in range(4):
-            assert wait_until(lambda: stack.procs["worker-emails"].poll() is not None, timeout=10)
+            assert wait_until(lambda: stack.procs["worker-emails"].poll() is not None, within=10)
             supervisor.check(time.monotonic())
             waits.append(supervisor.backoff["worker-emails"])
             supervisor.check(time.monotonic() + 60)  # as if the wait had passed: restart now

@@ -1,19 +1,21 @@
 """What the HTTP API tests do with the API and the stack: set up rules, fire events, wait, count."""
 
-import asyncio
-import time
 import uuid
-from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
 
+from postboard.tokens.service import create_token
 from tests.http_recorder import HttpRecorder, RecordedRequest
-from tests.integration.conftest import Pipeline
+from tests.integration.pipeline import Pipeline
+from tests.support import eventually
 
 # How long a delivery may take through a worker.
 SEND_WITHIN = 30.0
+# How long to watch for a duplicate after the first copy arrived.
+QUIET = 1.5
+SMS_TOKEN = "sms-gateway-token"
+MISSING_ID = 987_654
 
 
 def unique(prefix: str) -> str:
@@ -21,16 +23,20 @@ def unique(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:8]}"
 
 
-async def eventually(check: Callable[[], Awaitable[bool] | bool], *, within: float = SEND_WITHIN) -> bool:
-    """Poll `check` until it holds or `within` seconds pass."""
-    deadline = time.monotonic() + within
-    while True:
-        outcome = check()
-        if await outcome if isinstance(outcome, Awaitable) else outcome:
-            return True
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.2)
+def reload_settings() -> None:
+    """Make this process read its settings (and open its engine) again, after the environment changed."""
+    from postboard.db import get_engine
+    from postboard.settings import get_settings
+
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+
+
+def bearer(stack: Pipeline, *scopes: str) -> dict[str, str]:
+    """Headers of a new token with these scopes."""
+    with stack.session() as session:
+        issued = create_token(session, name=f"tests {' '.join(scopes)}", scopes=scopes)
+    return {"Authorization": f"Bearer {issued.secret}"}
 
 
 def mails_to(stack: Pipeline, address: str) -> int:
@@ -127,7 +133,9 @@ async def wait_status(
         seen = await deliveries(api, admin, event=event_id)
         return sum(d["status"] == status for d in seen) >= count
 
-    assert await eventually(reached), f"expected {count} {status!r} deliveries, have {seen}"
+    assert await eventually(reached, within=SEND_WITHIN, interval=0.2), (
+        f"expected {count} {status!r} deliveries, have {seen}"
+    )
     return seen
 
 
@@ -140,12 +148,3 @@ def assert_error(answer: httpx.Response, status: int, *words: str) -> None:
     assert len(detail) > 10, detail
     for word in words:
         assert word in detail, detail
-
-
-def exceptions_logged(folder: Path) -> list[str]:
-    """The exception line of every traceback in the logs of the stack's processes."""
-    return [
-        next(line for line in block.splitlines() if line and not line.startswith(" "))
-        for log in folder.glob("*.log")
-        for block in log.read_text(errors="replace").split("Traceback (most recent call last):")[1:]
-    ]

@@ -1,0 +1,42 @@
+"""The running app as the end-to-end tests see it, and what a person does first in it: sign in, read the badge."""
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from postboard.dev.runner import Stack
+from tests.support import BIN
+
+PASSWORD = "password123"
+
+
+@dataclass
+class App:
+    """A running Postboard and how to reach it."""
+
+    url: str
+    env: dict[str, str]
+    mailbox: Path
+    stack: Stack
+
+    def cli(self, *args: str) -> str:
+        """Run the `postboard` command against this app's database."""
+        done = subprocess.run([str(BIN / "postboard"), *args], env=self.env, capture_output=True, text=True, check=True)
+        return done.stdout
+
+
+def sign_in(page: Page, app: App, email: str) -> None:
+    """Sign in through the form."""
+    page.goto(f"{app.url}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible(timeout=30_000)
+
+
+def badge(page: Page) -> int:
+    """The number shown on the header's Notifications control."""
+    text = page.get_by_role("link", name="Notifications").inner_text()
+    return int("".join(ch for ch in text if ch.isdigit()))

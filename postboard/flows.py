@@ -232,6 +232,18 @@ class PostProgress:
         """Whether nothing more will happen on its own."""
         return self.pending == 0 and self.retrying == 0
 
+    def figures(self) -> dict[str, int]:
+        """The progress bar's figures."""
+        return {
+            "audience": self.audience,
+            "emailed": self.emailed,
+            "failed": self.failed,
+            "retrying": self.retrying,
+            "pending": self.pending,
+            "in_app": self.in_app,
+            "done": int(self.done),
+        }
+
 
 def post_progress(session: Session, *, post_id: int) -> PostProgress:
     """Read a post's fan-out progress (two grouped counts, whatever the audience size)."""

@@ -2,7 +2,7 @@
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Coroutine, Mapping
 from typing import Any
 
 from taskiq import AsyncTaskiqDecoratedTask, Context, TaskiqDepends
@@ -12,7 +12,7 @@ from postboard.channels.slack import SlackSender
 from postboard.channels.sms import SmsSender, make_sms_provider
 from postboard.channels.webhooks import WebhookSender
 from postboard.db import session_scope
-from postboard.deliveries.models import Channel, Delivery
+from postboard.deliveries.models import Channel
 from postboard.events.delivery import EmailSender, InAppSender, send_event_deliveries
 from postboard.events.service import webhook_secret_for
 from postboard.live.bus import RedisBus
@@ -94,10 +94,13 @@ async def kick_event(event_id: str, channels: list[Channel]) -> None:
         await DELIVER[channel].kiq(event_id)
 
 
-async def kick_delivery(delivery: Delivery) -> None:
-    """Queue the job that sends one delivery made pending again (an event's, or a post email's)."""
-    if delivery.event_id is not None:
-        await DELIVER[Channel(delivery.channel)].kiq(delivery.event_id)
-    elif delivery.post_id is not None and delivery.user_id is not None:
+async def kick_delivery(target: Mapping[str, Any]) -> None:
+    """Queue the job that sends one delivery made pending again (`deliveries.log.retry_target`)."""
+    event_id, post_id, user_id = target.get("event_id"), target.get("post_id"), target.get("user_id")
+    if event_id is not None:
+        await DELIVER[Channel(str(target["channel"]))].kiq(str(event_id))
+    elif post_id is not None and user_id is not None:
         # A one-recipient chunk: the keyset range that holds exactly this user.
-        await send_post_email_chunk.kiq(delivery.post_id, delivery.user_id - 1, delivery.user_id)
+        await send_post_email_chunk.kiq(int(post_id), int(user_id) - 1, int(user_id))
+    else:
+        raise ValueError(f"delivery {target.get('delivery_id')} has neither an event nor a post recipient")

@@ -1,7 +1,9 @@
 """The delivery log: filter, read one with its attempts, retry one."""
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import Session, col, func, select
@@ -11,6 +13,19 @@ from postboard.clock import utcnow
 from postboard.deliveries.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus
 from postboard.errors import NotFound, ValidationFailed
 from postboard.events.models import Event, EventSource
+from postboard.outbox.models import OutboxEvent
+from postboard.outbox.service import Dispatcher, dispatch_event
+
+# The outbox kind of a manual retry: the dispatcher queues the delivery's job from its payload.
+DELIVERY_RETRY = "delivery.retry"
+
+
+@dataclass(frozen=True)
+class Retried:
+    """A delivery made pending again, and whether its job is queued now (else the relay queues it)."""
+
+    delivery: Delivery
+    queued: bool
 
 
 @dataclass(frozen=True)
@@ -82,8 +97,19 @@ def get_detail(session: Session, *, delivery_id: int) -> DeliveryDetail:
     return DeliveryDetail(delivery=delivery, event_name=name, attempts=attempts)
 
 
-def retry_delivery(session: Session, *, delivery_id: int) -> Delivery:
-    """Make a failed or retrying delivery pending again, due now; the caller queues its job."""
+def retry_target(delivery: Delivery) -> dict[str, Any]:
+    """What the dispatcher needs to queue a delivery's job: its channel and its event or post recipient."""
+    return {
+        "delivery_id": delivery.id,
+        "channel": str(delivery.channel),
+        "event_id": delivery.event_id,
+        "post_id": delivery.post_id,
+        "user_id": delivery.user_id,
+    }
+
+
+def mark_for_retry(session: Session, *, delivery_id: int) -> tuple[Delivery, OutboxEvent]:
+    """Make a failed or retrying delivery pending again, due now, with the outbox row that queues it (one commit)."""
     delivery = session.get(Delivery, delivery_id)
     if delivery is None:
         raise NotFound(f"no delivery {delivery_id}")
@@ -98,9 +124,18 @@ def retry_delivery(session: Session, *, delivery_id: int) -> Delivery:
         .values(status=DeliveryStatus.PENDING, attempts=0, error=None, next_attempt_at=None, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
+    outbox = OutboxEvent(kind=DELIVERY_RETRY, payload=retry_target(delivery))
+    session.add(outbox)
     session.commit()
     session.refresh(delivery)
-    return delivery
+    return delivery, outbox
+
+
+async def retry_delivery(session: Session, *, delivery_id: int, dispatcher: Dispatcher) -> Retried:
+    """Send a failed or retrying delivery again now (an event's or a post email); the UI and the API call this."""
+    delivery, outbox = await asyncio.to_thread(mark_for_retry, session, delivery_id=delivery_id)
+    queued = await dispatch_event(session, event=outbox, dispatcher=dispatcher)
+    return Retried(delivery=delivery, queued=queued)
 
 
 def status_counts(session: Session) -> dict[str, int]:

@@ -1,5 +1,6 @@
 """Outbox verbs: dispatch now, or leave for the relay when the queue is down."""
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Protocol
@@ -41,9 +42,13 @@ def record_hand_over(session: Session, *, event: OutboxEvent, error: str | None)
 
 
 async def dispatch_event(session: Session, *, event: OutboxEvent, dispatcher: Dispatcher) -> bool:
-    """Dispatch one outbox event and record the outcome; return whether it went out."""
+    """Hand one recorded outbox event to the queue and record the outcome; return whether it went out.
+
+    Every "record, then hand over" (publish, an event received, a manual retry, the relay)
+    ends here. The commit waits for SQLite's write lock, so it runs off the event loop.
+    """
     error = await hand_over(event, dispatcher=dispatcher)
-    return record_hand_over(session, event=event, error=error)
+    return await asyncio.to_thread(record_hand_over, session, event=event, error=error)
 
 
 def pending_events(session: Session, *, limit: int = 100) -> Sequence[OutboxEvent]:

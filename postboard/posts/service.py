@@ -1,5 +1,6 @@
 """Post verbs: validate, publish (post + outbox in one transaction), read the feed."""
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -57,7 +58,7 @@ def create_post(session: Session, *, author: User, title: str, content: str) -> 
 
 async def publish(session: Session, *, author: User, title: str, content: str, dispatcher: Dispatcher) -> PublishResult:
     """Publish a post: store it with its outbox event, then hand the event to the queue."""
-    post, event = create_post(session, author=author, title=title, content=content)
+    post, event = await asyncio.to_thread(create_post, session, author=author, title=title, content=content)
     queued = await dispatch_event(session, event=event, dispatcher=dispatcher)
     return PublishResult(post=post, queued_now=queued)
 

@@ -2,7 +2,7 @@
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
@@ -14,9 +14,9 @@ from postboard.db import session_scope
 from postboard.deliveries.log import get_detail, list_deliveries, retry_delivery
 from postboard.deliveries.models import Channel, DeliveryStatus
 from postboard.errors import NotFound
-from postboard.events.engine import EventRejected, IdempotencyConflict, Receipt, receive, simulate
-from postboard.outbox.service import hand_over, record_hand_over
+from postboard.events.engine import EventRejected, IdempotencyConflict, fire, simulate
 from postboard.settings import get_settings
+from postboard.web import deps
 from postboard.web.api_auth import Admin, RowId, Writer
 from postboard.web.api_views import (
     DeliveryOut,
@@ -44,7 +44,7 @@ class EventIn(BaseModel):
     )
 
 
-def _db(work: Callable[[Session], T]) -> Any:
+def _db(work: Callable[[Session], T]) -> Awaitable[T]:
     def run() -> T:
         with session_scope() as session:
             return work(session)
@@ -108,34 +108,24 @@ async def post_event(
     if (wait := await check_rate(token.id or 0)) is not None:
         raise HTTPException(429, "too many events for this token; slow down", {"Retry-After": str(wait)})
     data = await _read_event(request)
-    settings = get_settings()
-
-    def record(session: Session) -> tuple[Receipt, Any]:
-        try:
-            return receive(
+    try:
+        with session_scope() as session:
+            receipt, queued = await fire(
                 session,
                 source_name=data.event,
                 payload=data.payload,
-                settings=settings,
+                settings=get_settings(),
+                dispatcher=deps.dispatcher(),
                 token_id=token.id,
                 idempotency_key=idempotency_key,
                 event_id=data.id,
             )
-        except NotFound:
-            raise HTTPException(422, f"unknown event {data.event!r}: create its event source first") from None
-        except EventRejected as exc:
-            raise HTTPException(422, f"payload refused: {'; '.join(exc.errors[:5])}") from None
-        except IdempotencyConflict as exc:
-            raise HTTPException(409, str(exc)) from None
-
-    receipt, outbox = await _db(record)
-    queued = True
-    if outbox is not None:
-        from tasks.dispatch import TaskiqDispatcher
-
-        error = await hand_over(outbox, dispatcher=TaskiqDispatcher())
-        # The commit waits for SQLite's write lock: off the event loop, like the rest.
-        queued = await _db(lambda session: record_hand_over(session, event=outbox, error=error))
+    except NotFound:
+        raise HTTPException(422, f"unknown event {data.event!r}: create its event source first") from None
+    except EventRejected as exc:
+        raise HTTPException(422, f"payload refused: {'; '.join(exc.errors[:5])}") from None
+    except IdempotencyConflict as exc:
+        raise HTTPException(409, str(exc)) from None
     if receipt.replay:
         response.headers["Idempotent-Replayed"] = "true"
     return EventAccepted(
@@ -191,8 +181,6 @@ def read_delivery(delivery_id: RowId, token: Admin) -> DeliveryOut:
 @router.post("/deliveries/{delivery_id}/retry", status_code=202, response_model=DeliveryOut, tags=["deliveries"])
 async def retry(delivery_id: RowId, token: Admin) -> DeliveryOut:
     """Send a failed or retrying delivery again now."""
-    delivery = await _db(lambda session: retry_delivery(session, delivery_id=delivery_id))
-    from tasks.events import kick_delivery
-
-    await kick_delivery(delivery)
-    return delivery_out(delivery)
+    with session_scope() as session:
+        retried = await retry_delivery(session, delivery_id=delivery_id, dispatcher=deps.dispatcher())
+    return delivery_out(retried.delivery)

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, func, select
 from postboard import names
 from postboard.db import session_scope
 from postboard.deliveries.models import Delivery
-from postboard.monitor.store import DURATION_BUCKETS, WORKER_TTL, JobStore
+from postboard.monitor.store import DURATION_BUCKETS, WORKER_TTL, JobStore, async_reply
 from postboard.notifications.models import Notification
 
 Family = GaugeMetricFamily | CounterMetricFamily | HistogramMetricFamily
@@ -75,7 +75,7 @@ async def job_families(store: JobStore) -> list[Family]:
 async def tab_family(store: JobStore) -> Family:
     """Signed-in tabs over every live backend process."""
     seen = await store.redis.zrangebyscore(names.BACKEND_SEEN, time.time() - 3 * WORKER_TTL, "+inf")
-    counts = await store.redis.hmget(names.BACKEND_TABS, seen) if seen else []
+    counts = await async_reply(store.redis.hmget(names.BACKEND_TABS, seen)) if seen else []
     tabs = GaugeMetricFamily("postboard_connected_tabs", "Signed-in browser tabs connected to the backends")
     tabs.add_metric([], sum(int(c or 0) for c in counts))
     return tabs

@@ -3,6 +3,7 @@
 from typing import Any
 
 import reflex as rx
+from reflex.vars import ArrayVar, NumberVar
 from reflex.vars.base import Var, VarData
 
 from postboard import names
@@ -13,6 +14,7 @@ from postboard.users.models import Role, User
 from postboard.users.service import end_session, user_for_token
 from postboard.web import routes
 from postboard.web.event import event
+from postboard.web.field import Field, field
 from postboard.web.realtime import rooms
 
 SESSION_COOKIE = "pb_session"
@@ -25,16 +27,16 @@ class AppState(rx.State):
     session_token: str = rx.Cookie(
         "", name=SESSION_COOKIE, same_site="lax", max_age=get_settings().session_days * 86400
     )
-    user_id: rx.Field[int] = rx.field(0)
-    user_name: rx.Field[str] = rx.field("")
-    user_email: rx.Field[str] = rx.field("")
-    user_role: rx.Field[str] = rx.field("")
+    user_id: Field[int] = field(0)
+    user_name: Field[str] = field("")
+    user_email: Field[str] = field("")
+    user_role: Field[str] = field("")
     # Exact at the last sync with the database; live posts newer than
     # `synced_post_id` are added to it in the browser.
-    unread_count: rx.Field[int] = rx.field(0)
-    synced_post_id: rx.Field[int] = rx.field(0)
+    unread_count: Field[int] = field(0)
+    synced_post_id: Field[int] = field(0)
     # Written only by the live hub's broadcast, never by a handler.
-    live_posts: rx.Field[list[LivePostRow]] = rx.field(default_factory=list)
+    live_posts: Field[list[LivePostRow]] = field(default_factory=list)
 
     @rx.var
     def signed_in(self) -> bool:
@@ -133,15 +135,15 @@ def _js(expr: str, var_type: type, *deps: Var[Any]) -> Var[Any]:
 
 # Live posts the page has not counted yet: the browser derives these from the
 # broadcast buffer, so the server never touches per-tab state for a live post.
-new_live_posts: Var[list[LivePostRow]] = _js(
+new_live_posts: ArrayVar[list[LivePostRow]] = _js(
     f"({AppState.live_posts!s}).filter((p) => p.id > {AppState.synced_post_id!s})",
     list[LivePostRow],
     AppState.live_posts,
     AppState.synced_post_id,
-)
-unread_badge: Var[int] = _js(
+).to(list)
+unread_badge: NumberVar[int] = _js(
     f"({AppState.unread_count!s} + ({new_live_posts!s}).length)",
     int,
     AppState.unread_count,
     new_live_posts,
-)
+).to(int)

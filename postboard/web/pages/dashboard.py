@@ -9,12 +9,12 @@ from postboard.errors import Forbidden, ValidationFailed
 from postboard.posts.models import CONTENT_MAX, TITLE_MAX, PostView
 from postboard.posts.service import get_post, latest_posts, publish
 from postboard.users.models import User
+from postboard.web import deps
 from postboard.web.components.feed import PostRow, post_row
 from postboard.web.components.layout import field_error, page
 from postboard.web.event import event
 from postboard.web.field import Field, field
 from postboard.web.state import AppState, _js
-from tasks.dispatch import TaskiqDispatcher
 
 FEED_SIZE = 30
 
@@ -64,7 +64,7 @@ class FeedState(AppState):
                     author=author,
                     title=form.get("title", ""),
                     content=form.get("content", ""),
-                    dispatcher=TaskiqDispatcher(),
+                    dispatcher=deps.dispatcher(),
                 )
                 view = get_post(session, post_id=result.post.id or 0)
         except ValidationFailed as exc:

@@ -13,10 +13,10 @@ from postboard.errors import NotFound, ValidationFailed
 from postboard.events.models import Event, EventSource
 
 # As `event_handler`: the state has a field named `event` (the filter).
+from postboard.web import deps
 from postboard.web.event import event as event_handler
 from postboard.web.field import Field, field
 from postboard.web.state import AppState
-from tasks.events import DELIVER
 
 PAGE_SIZE = 25
 ALL = "all"
@@ -192,21 +192,18 @@ class DeliveriesState(AppState):
 
     @event_handler
     async def retry(self, delivery_id: int) -> Any:
-        """Make a failed delivery pending again and queue its channel's job."""
+        """Make a failed delivery pending again and queue its job (the same verb as the API's retry)."""
         if not self.is_admin:
             return None
         try:
             with session_scope() as session:
-                if get_detail(session, delivery_id=delivery_id).delivery.event_id is None:
-                    # Post emails go out in chunk jobs, which the queue monitor retries.
-                    return rx.toast.info("Post emails are retried from the failed jobs on /queues.")
-                d = retry_delivery(session, delivery_id=delivery_id)
+                retried = await retry_delivery(session, delivery_id=delivery_id, dispatcher=deps.dispatcher())
         except (ValidationFailed, NotFound) as exc:
             return rx.toast.error(str(exc))
-        try:
-            await DELIVER[Channel(d.channel)].kiq(d.event_id or "")
-        except Exception:  # noqa: BLE001 - the row is pending; the next run of the job sends it
-            return rx.toast.warning("Marked pending, but the job queue is unreachable right now.")
         self.open = False
         self._reload()
+        if not retried.queued:
+            return rx.toast.warning(
+                "Marked pending. The job queue is unreachable right now: it is sent when the queue is back."
+            )
         return rx.toast.success("Sent to the queue again.")

@@ -9,11 +9,11 @@ from postboard.db import session_scope
 from postboard.deliveries.models import Channel
 from postboard.errors import NotFound
 from postboard.events.conditions import Conditions
-from postboard.events.engine import EventRejected, RuleOutcome, receive, shown, simulate
+from postboard.events.engine import EventRejected, RuleOutcome, fire, shown, simulate
 from postboard.events.schemas import SchemaProblem, sample_payload
 from postboard.events.service import get_source, list_sources
-from postboard.outbox.service import dispatch_event
 from postboard.settings import get_settings
+from postboard.web import deps
 from postboard.web.components.condition_builder import summary
 from postboard.web.components.form import json_object, pretty
 from postboard.web.event import event
@@ -22,7 +22,6 @@ from postboard.web.field import Field
 # As `state_field`: `field` here is the dataclasses one.
 from postboard.web.field import field as state_field
 from postboard.web.state import AppState
-from tasks.dispatch import TaskiqDispatcher
 
 # Why an event is not taken: the payload breaks the schema, the source is gone, or its schema is unusable.
 REFUSALS = (EventRejected, NotFound, SchemaProblem)
@@ -226,8 +225,13 @@ class EventTesterState(AppState):
             return
         try:
             with session_scope() as session:
-                receipt, outbox = receive(session, source_name=self.source, payload=payload, settings=get_settings())
-                queued = outbox is None or await dispatch_event(session, event=outbox, dispatcher=TaskiqDispatcher())
+                receipt, queued = await fire(
+                    session,
+                    source_name=self.source,
+                    payload=payload,
+                    settings=get_settings(),
+                    dispatcher=deps.dispatcher(),
+                )
         except REFUSALS as exc:
             self._show_refusal(exc)
             return

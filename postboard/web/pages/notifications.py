@@ -121,7 +121,7 @@ def notifications_page() -> rx.Component:
                 width="100%",
             ),
             rx.cond(
-                new_live_posts.to(list).length() > 0,
+                new_live_posts.length() > 0,
                 rx.hstack(
                     rx.icon("bell-ring", size=16),
                     rx.text("New notifications arrived.", size="2"),

@@ -16,8 +16,7 @@ _scratch = Path(tempfile.mkdtemp(prefix="postboard-tests-"))
 _redis: subprocess.Popen[bytes] | None = None
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    """Point every setting at scratch resources before any Postboard module reads them."""
+def _point_settings_at_scratch() -> None:
     global _redis
     if not os.environ.get("REDIS_URL"):
         _redis, url = start_redis(_scratch / "redis")
@@ -26,6 +25,16 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["MAILBOX_DIR"] = str(_scratch / "mailbox")
     os.environ["APP_URL"] = "http://postboard.test"
     os.environ["LIVE_ENABLED"] = "true"
+
+
+# At import, not in pytest_configure: pytest imports the conftests of the paths on its command
+# line (tests/integration/faults/conftest.py imports tasks, whose brokers read REDIS_URL) before
+# it calls pytest_configure, and this file is imported before them.
+_point_settings_at_scratch()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the marker for expected tracebacks."""
     config.addinivalue_line(
         "markers",
         f"{app_logs.MARKER}(pattern, why): a traceback the test provokes on purpose in an app process's log",

@@ -206,7 +206,7 @@ async def notify_post(session: Session, *, post_id: int, bus: Bus, settings: Set
         return None
     path = post_path(post_id)
     created = create_for_post(session, post=post, url=path, title=words.subject, body=words.body)
-    message = LivePost.from_post(post, url=path)
+    message = LivePost.from_post(post)
     log.info("post %s: %s notifications created", post_id, created)
     await bus.publish(names.POSTS_CHANNEL, message.model_dump_json())
     return message

@@ -2,7 +2,7 @@
 
 from pydantic import BaseModel
 
-from postboard.posts.models import PostView
+from postboard.posts.models import PostView, post_path
 
 
 class LivePost(BaseModel):
@@ -16,15 +16,15 @@ class LivePost(BaseModel):
     url: str
 
     @classmethod
-    def from_post(cls, post: PostView, *, url: str) -> "LivePost":
-        """Build the live message for a post."""
+    def from_post(cls, post: PostView) -> "LivePost":
+        """Build the live message for a post; the feed shows the same shape for posts it loads."""
         return cls(
             id=post.id,
             title=post.title,
             author=post.author_name,
             excerpt=post.excerpt,
             created_at=post.created_at.isoformat(),
-            url=url,
+            url=post_path(post.id),
         )
 
 

@@ -6,6 +6,7 @@ import reflex as rx
 
 from postboard.db import session_scope
 from postboard.errors import Forbidden, ValidationFailed
+from postboard.live.messages import LivePost
 from postboard.posts.models import CONTENT_MAX, TITLE_MAX, PostView
 from postboard.posts.service import get_post, latest_posts, publish
 from postboard.users.models import User
@@ -20,15 +21,8 @@ FEED_SIZE = 30
 
 
 def to_row(post: PostView) -> PostRow:
-    """Shape a post for the feed."""
-    return {
-        "id": post.id,
-        "title": post.title,
-        "author": post.author_name,
-        "excerpt": post.excerpt,
-        "created_at": post.created_at.isoformat(),
-        "url": f"/posts/{post.id}",
-    }
+    """Shape a post for the feed: the live message's shape, so loaded and pushed rows render alike."""
+    return LivePost.from_post(post).model_dump()
 
 
 class FeedState(AppState):

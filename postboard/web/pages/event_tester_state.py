@@ -5,6 +5,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from postboard import names
 from postboard.db import session_scope
 from postboard.deliveries.models import Channel
 from postboard.errors import NotFound
@@ -163,7 +164,7 @@ class EventTesterState(AppState):
         with session_scope() as session:
             self.sources = [s.name for s in list_sources(session)]
         wanted = self.router.url.query_parameters.get("source", "")
-        custom = [name for name in self.sources if name != "post.created"]
+        custom = [name for name in self.sources if name != names.POST_CREATED]
         self.source = wanted if wanted in self.sources else (custom or self.sources or [""])[0]
         self._prefill()
 

@@ -6,6 +6,7 @@ from typing import Any
 import reflex as rx
 from pydantic import ValidationError
 
+from postboard import names
 from postboard.db import session_scope
 from postboard.deliveries.models import Channel
 from postboard.errors import NotFound
@@ -161,7 +162,7 @@ class RulesState(RecordEditorState, AppState):
         """Open an empty form."""
         self.editing, self.edit_id, self.edit_builtin, self.errors = True, 0, False, {}
         self.name, self.recipient_value, self.secret, self.active = "", "", "", True
-        self.source_id = next((s.value for s in self.sources if s.label != "post.created"), "")
+        self.source_id = next((s.value for s in self.sources if s.label != names.POST_CREATED), "")
         self.template_id = self.templates[0].value if self.templates else ""
         self.recipient_kind, self.mode = RecipientKind.ALL_USERS.value, "all"
         self.conditions, self.condition_errors = [], []

@@ -6,6 +6,7 @@ from typing import Any
 import reflex as rx
 from pydantic import ValidationError
 
+from postboard import names
 from postboard.db import session_scope
 from postboard.deliveries.models import Channel
 from postboard.errors import NotFound
@@ -124,7 +125,7 @@ class TemplatesState(RecordEditorState, AppState):
         self.editing, self.edit_id, self.errors = True, template_id, {}
         self.name, self.channel, self.subject, self.body = name, channel, subject, body
         if self.sample_source not in self.source_names:
-            custom = [n for n in self.source_names if n != "post.created"]
+            custom = [n for n in self.source_names if n != names.POST_CREATED]
             self.sample_source = (custom or self.source_names or [""])[0]
         self.sample_text = self._sample_of(self.sample_source) if self.sample_source else "{}"
         self._preview()

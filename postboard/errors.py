@@ -1,4 +1,11 @@
-"""Domain errors, raised by services and translated by adapters."""
+"""Domain errors, raised by services and translated by adapters; what counts as an outage."""
+
+from redis.exceptions import RedisError
+
+# A backing service (Redis, an SMTP or HTTP peer) unreachable or dropping the connection:
+# expected now and then, so loops log it in one line and try again. Anything else a loop
+# catches is a bug, logged with its traceback (`log.exception`).
+OUTAGES: tuple[type[Exception], ...] = (RedisError, OSError)
 
 
 class PostboardError(Exception):

@@ -9,6 +9,7 @@ from taskiq_redis import ListRedisScheduleSource
 
 from postboard import names
 from postboard.deliveries.retry import RetryPolicy
+from postboard.errors import OUTAGES
 from postboard.monitor.store import JobStore
 from postboard.settings import get_settings
 from tasks.middleware import WORKER_ID, MonitorMiddleware, RetryMiddleware
@@ -63,8 +64,10 @@ async def _heartbeat(store: JobStore, queue: str) -> None:
     while True:
         try:
             await store.heartbeat(queue, WORKER_ID)
-        except Exception as exc:  # noqa: BLE001 - Redis down: keep beating once it is back
+        except OUTAGES as exc:  # Redis down: keep beating once it is back
             log.debug("heartbeat failed: %s", exc)
+        except Exception:
+            log.exception("heartbeat failed")
         await asyncio.sleep(HEARTBEAT_SECONDS)
 
 

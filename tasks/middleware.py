@@ -10,7 +10,7 @@ from taskiq.middlewares import SmartRetryMiddleware
 
 from postboard import names
 from postboard.deliveries.retry import RetryPolicy
-from postboard.errors import PermanentFailure
+from postboard.errors import OUTAGES, PermanentFailure
 from postboard.monitor.records import JobRecord, JobStatus
 from postboard.monitor.store import JobStore
 from postboard.settings import get_settings
@@ -89,8 +89,10 @@ class MonitorMiddleware(TaskiqMiddleware):
         started = self._started.pop(message.task_id, time.time())
         try:
             await self.store.record(self._record(message, result, started), args=message.args, kwargs=message.kwargs)
-        except Exception as exc:  # noqa: BLE001 - Redis hiccup: lose a figure, not a job
+        except OUTAGES as exc:  # Redis hiccup: lose a figure, not a job
             log.warning("job monitor could not record %s: %s", message.task_name, exc)
+        except Exception:
+            log.exception("job monitor could not record %s", message.task_name)
 
     async def shutdown(self) -> None:
         """Close the store's connections."""

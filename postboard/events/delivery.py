@@ -23,6 +23,7 @@ from postboard.deliveries.service import (
     record_sent,
     reset_failed,
 )
+from postboard.errors import OUTAGES
 from postboard.events.models import Event, EventSource
 from postboard.flows import ChunkResult
 from postboard.live.bus import Bus
@@ -108,7 +109,7 @@ class InAppSender:
         )
         try:
             await self._bus.publish(names.NOTICES_CHANNEL, notice.model_dump_json())
-        except Exception as exc:  # noqa: BLE001 - the inbox row is the delivery; the push is a courtesy
+        except OUTAGES as exc:  # the inbox row is the delivery; the push is a courtesy
             log.warning("live notice for user %s not published: %s", message.recipient, exc)
             return "in inbox (live push failed)"
         return "in inbox, pushed live"

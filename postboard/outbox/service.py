@@ -8,6 +8,7 @@ from typing import Protocol
 from sqlmodel import Session, col, select
 
 from postboard.clock import utcnow
+from postboard.errors import OUTAGES
 from postboard.outbox.models import OutboxEvent
 
 log = logging.getLogger(__name__)
@@ -25,8 +26,11 @@ async def hand_over(event: OutboxEvent, *, dispatcher: Dispatcher) -> str | None
     """Give an outbox event to the queue; return the error if the queue was unreachable."""
     try:
         await dispatcher.dispatch(event)
-    except Exception as exc:  # noqa: BLE001 - any queue failure leaves the row for the relay
+    except OUTAGES as exc:
         log.warning("outbox event %s not dispatched: %s", event.id, exc)
+        return f"{type(exc).__name__}: {exc}"[:500]
+    except Exception as exc:
+        log.exception("outbox event %s not dispatched", event.id)
         return f"{type(exc).__name__}: {exc}"[:500]
     return None
 

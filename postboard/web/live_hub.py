@@ -13,11 +13,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import reflex as rx
-from redis.exceptions import RedisError
 from reflex.event import EventCallback
 from reflex.state import StateUpdate
 
 from postboard import names
+from postboard.errors import OUTAGES
 from postboard.live.bus import RedisBus
 from postboard.live.messages import LiveNotice, LivePost
 from postboard.settings import get_settings
@@ -77,7 +77,7 @@ class LiveHub:
                     delay = 0.5
                     async for raw in messages:
                         await self._handle_one(channel, handle, raw)
-            except (RedisError, OSError) as exc:
+            except OUTAGES as exc:
                 # Redis down or restarting: expected, so no traceback; retry with backoff.
                 log.warning("live subscription to %s lost (%s); retrying in %.1fs", channel, exc, delay)
             except Exception:

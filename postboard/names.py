@@ -12,6 +12,10 @@ QUEUES = (EMAILS_QUEUE, NOTIFICATIONS_QUEUE, SMS_QUEUE, SLACK_QUEUE, WEBHOOKS_QU
 
 KEY_PREFIX = "postboard"
 
+# Files in the top-level assets/ folder, served by Reflex at the site root (APP_URL).
+LOGO_SVG = "/logo.svg"
+LOGO_PNG = "/logo.png"
+
 # A post was published: its outbox kind, and the name of the built-in event source its rules hang on.
 POST_CREATED = "post.created"
 

@@ -13,6 +13,7 @@ from fastapi_mail import (
 )
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from postboard import names
 from postboard.posts.models import PostView, post_path
 from postboard.settings import Settings
 
@@ -63,6 +64,11 @@ def post_url(settings: Settings, post_id: int) -> str:
     return settings.app_url.rstrip("/") + post_path(post_id)
 
 
+def logo_url(settings: Settings) -> str:
+    """Return the absolute link to the logo the emails show (assets/logo.png, served with the app)."""
+    return settings.app_url.rstrip("/") + names.LOGO_PNG
+
+
 async def render_post_email(
     post: PostView, *, settings: Settings, subject: str | None = None, text: str | None = None
 ) -> RenderedEmail:
@@ -75,6 +81,7 @@ async def render_post_email(
         "author": post.author_name,
         "content": post.content,
         "url": post_url(settings, post.id),
+        "logo_url": logo_url(settings),
     }
     env = _templates()
     html = env.get_template("post_published.html").render(context)

@@ -16,10 +16,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiosmtplib
-from redis.exceptions import RedisError
 from sqlalchemy.exc import OperationalError
 
-from postboard import flows, names
+from postboard import errors, flows, names
 from postboard.db import session_scope
 from postboard.errors import NotFound
 from postboard.mail.transport import SmtpTransport
@@ -34,7 +33,7 @@ log = logging.getLogger(__name__)
 WATCH_SECONDS = 15.0
 TABS_SECONDS = 5.0
 # A service being down is expected now and then: logged without a traceback, tried next round.
-OUTAGES = (RedisError, OSError, aiosmtplib.SMTPException, OperationalError)
+OUTAGES: tuple[type[Exception], ...] = (*errors.OUTAGES, aiosmtplib.SMTPException, OperationalError)
 Figures = dict[str, Any]
 
 

@@ -92,6 +92,8 @@ async def test_email_has_subject_html_text_author_and_link(session: Session) -> 
     assert f"http://postboard.test/posts/{post.id}" in html
     assert f"http://postboard.test/posts/{post.id}" in text
     assert "We shipped it." in text
+    # The brand mark, from assets/, served with the app at APP_URL.
+    assert '<img src="http://postboard.test/logo.png"' in html
 
 
 async def test_notify_puts_one_row_in_every_inbox_and_announces_once(session: Session) -> None:

@@ -2,9 +2,15 @@
 
 import reflex as rx
 
+from postboard import names
 from postboard.web import routes
 from postboard.web.components.platform import PLATFORM_PAGES
 from postboard.web.state import AppState, unread_badge
+
+
+def brand_mark(size: int) -> rx.Component:
+    """The Postboard logo (assets/logo.svg, served by Reflex; the emails use its PNG)."""
+    return rx.image(src=names.LOGO_SVG, alt="", width=f"{size}px", height=f"{size}px", flex_shrink="0")
 
 
 def _nav_link(label: str, href: str) -> rx.Component:
@@ -73,7 +79,7 @@ def header() -> rx.Component:
             rx.hstack(
                 rx.link(
                     rx.hstack(
-                        rx.icon("radio-tower", size=22, color=rx.color("indigo", 9)),
+                        brand_mark(26),
                         rx.heading("Postboard", size="5"),
                         align="center",
                         spacing="2",

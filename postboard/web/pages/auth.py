@@ -9,7 +9,7 @@ from postboard.errors import ValidationFailed
 from postboard.settings import get_settings
 from postboard.users.service import authenticate, create_user, start_session
 from postboard.web import routes
-from postboard.web.components.layout import field_error
+from postboard.web.components.layout import brand_mark, field_error
 from postboard.web.event import event
 from postboard.web.field import Field, field
 from postboard.web.state import AppState
@@ -97,7 +97,7 @@ def _card(title: str, subtitle: str, form: rx.Component, footer: rx.Component) -
         rx.card(
             rx.vstack(
                 rx.hstack(
-                    rx.icon("radio-tower", size=26, color=rx.color("indigo", 9)),
+                    brand_mark(30),
                     rx.heading("Postboard", size="6"),
                     align="center",
                 ),

@@ -67,7 +67,11 @@ class MonitorHub:
 
     async def tick(self) -> None:
         """Send each watched room its figures if they changed, or if a tab joined since the last send."""
-        for room in self.rooms.occupied(names.PAGE_ROOMS):
+        watched = self.rooms.occupied(names.PAGE_ROOMS)
+        # Forget rooms nobody watches any more: a returning tab gets fresh figures, and the map stays small.
+        for gone in self._sent.keys() - set(watched):
+            del self._sent[gone]
+        for room in watched:
             if room == names.QUEUES_ROOM:
                 await self._push(room, self.queues_state, functools.partial(queue_snapshot, self.store))
             elif (post_id := names.post_of_room(room)) is not None:

@@ -73,3 +73,16 @@ async def test_a_deleted_post_and_an_empty_room_get_nothing(figures: dict[str, A
     await rooms.leave("tab-b", names.POST_ROOM_PREFIX)
     await hub.tick()
     assert rooms.sent == []
+
+
+async def test_a_tab_that_left_and_came_back_is_sent_the_figures_again(figures: dict[str, Any]) -> None:
+    rooms = MemoryRooms()
+    hub = MonitorHub(rooms, JobStore.from_url("redis://127.0.0.1:1"), queues_state=QUEUES_STATE, post_state=POST_STATE)
+    await rooms.join("tab-a", names.post_room(7))
+    await hub.tick()
+    await rooms.leave("tab-a", names.POST_ROOM_PREFIX)
+    await hub.tick()
+    await rooms.join("tab-a", names.post_room(7))
+    rooms.sent.clear()
+    await hub.tick()
+    assert [room for room, _ in rooms.sent] == [names.post_room(7)]

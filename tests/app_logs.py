@@ -72,14 +72,19 @@ def _traceback_end(lines: list[str], n: int) -> int:
         if TRACEBACK in line or line.startswith(_CHAINED) or line.startswith((" ", "\t")) or line == "":
             n += 1
             continue
-        # The exception line, and the lines of its message up to the next record or blank line.
+        # The exception line, and the lines of its message up to the next record or blank line
+        # (or up to a line that introduces the next traceback).
         n += 1
-        while n < len(lines) and lines[n] and not _RECORD.match(lines[n]) and TRACEBACK not in lines[n]:
+        while n < len(lines) and lines[n] and not _RECORD.match(lines[n]) and not _introduces(lines, n):
             n += 1
         following = next((line for line in lines[n : n + 3] if line.strip()), "")
         if not following.startswith(_CHAINED):
             return n
     return n
+
+
+def _introduces(lines: list[str], n: int) -> bool:
+    return TRACEBACK in lines[n] or (n + 1 < len(lines) and TRACEBACK in lines[n + 1])
 
 
 @dataclass(frozen=True)

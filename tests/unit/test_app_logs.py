@@ -46,6 +46,12 @@ def test_a_chained_exception_is_one_traceback_with_its_whole_message() -> None:
     assert len(list(tracebacks(CHAINED + TASK_FAILED))) == 2
 
 
+def test_a_record_without_a_timestamp_introduces_the_next_traceback() -> None:
+    block = 'monitor push failed\nTraceback (most recent call last):\n  File "x.py", line 1\nTypeError: boom\n'
+    first, second = tracebacks(block * 2)
+    assert first == second == block.strip()
+
+
 def test_an_unexpected_traceback_fails_with_the_log_and_its_text(tmp_path: Path) -> None:
     (tmp_path / "webhooks.log").write_text(TASK_FAILED)
     (tmp_path / "web.log").write_text("INFO: nothing to see\n")

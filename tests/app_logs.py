@@ -9,6 +9,7 @@ checks them when it stops them. A test that provokes errors on purpose declares 
 """
 
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,8 +132,12 @@ class LogWatch:
         found = self.unexpected()
         if not found:
             return ""
+        # A loop that fails every second logs the same traceback over and over: show it once.
+        repeats = Counter((u.log, u.text[u.text.find(TRACEBACK) :]) for u in found)
         parts = [f"{len(found)} unexpected traceback(s) in the logs of app processes:"]
-        parts += [f"\n--- {u.log} ---\n{u.text}" for u in found]
+        for u in found:
+            if (times := repeats.pop((u.log, u.text[u.text.find(TRACEBACK) :]), 0)) > 0:
+                parts.append(f"\n--- {u.log}{f' ({times} times)' if times > 1 else ''} ---\n{u.text}")
         parts.append(
             f"\nIf a test provokes this on purpose, mark it: @pytest.mark.{MARKER}(r'<regex>', why='<reason>')."
         )

@@ -62,6 +62,14 @@ def test_an_unexpected_traceback_fails_with_the_log_and_its_text(tmp_path: Path)
     assert "web.log" not in str(failed.value)
 
 
+def test_a_traceback_repeated_by_a_loop_is_shown_once_with_its_count(tmp_path: Path) -> None:
+    (tmp_path / "webhooks.log").write_text(TASK_FAILED * 3)
+    report = LogWatch.folder(tmp_path).report()
+    assert report.startswith("3 unexpected traceback(s)")
+    assert report.count("DeliveriesFailed: 1 Webhook") == 1
+    assert "webhooks.log (3 times)" in report
+
+
 def test_an_expected_traceback_passes(tmp_path: Path) -> None:
     (tmp_path / "webhooks.log").write_text(TASK_FAILED)
     LogWatch.folder(tmp_path, [Expected(r"DeliveriesFailed: .*HTTP 410", why="the test answers 410")]).check()

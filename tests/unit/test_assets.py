@@ -15,4 +15,5 @@ def test_image_assets_exist_and_are_what_they_say(path: str, starts: bytes) -> N
 
 def test_the_svg_logo_is_an_svg_with_no_script() -> None:
     svg = (ROOT / "assets" / names.LOGO_SVG.lstrip("/")).read_text()
-    assert svg.startswith("<svg ") and "<script" not in svg
+    assert svg.startswith("<svg ")
+    assert "<script" not in svg

@@ -29,7 +29,8 @@ def notifications_control() -> rx.Component:
     return rx.link(
         rx.hstack(
             rx.icon("bell", size=18),
-            rx.text("Notifications", size="2", weight="medium"),
+            # On a phone the bell and the count say it; the link's label keeps the word for screen readers.
+            rx.text("Notifications", size="2", weight="medium", display=["none", "inline"]),
             rx.badge(
                 unread_badge.to_string(),
                 color_scheme=rx.cond(unread_badge > 0, "red", "gray"),
@@ -41,9 +42,36 @@ def notifications_control() -> rx.Component:
             spacing="2",
         ),
         href=routes.NOTIFICATIONS,
+        aria_label="Notifications, " + unread_badge.to_string() + " unread",
         color_scheme="gray",
         high_contrast=True,
         underline="none",
+    )
+
+
+# Below the `sm` breakpoint (768 px) the navigation row is hidden; the account menu carries it.
+PHONE_ONLY = ["flex", "flex", "none"]
+
+
+def _menu_link(label: str, route: str, icon: str) -> rx.Component:
+    return rx.menu.item(
+        rx.hstack(rx.icon(icon, size=14), label, spacing="2", align="center"),
+        on_click=rx.redirect(route),
+        display=PHONE_ONLY,
+    )
+
+
+def _phone_navigation() -> rx.Component:
+    admin_pages = [
+        ("Mailbox", routes.MAILBOX, "mail"),
+        ("Users", routes.USERS, "users"),
+        ("Queues", routes.QUEUES, "activity"),
+        *PLATFORM_PAGES,
+    ]
+    return rx.fragment(
+        _menu_link("Feed", routes.HOME, "newspaper"),
+        rx.cond(AppState.is_admin, rx.fragment(*(_menu_link(*page) for page in admin_pages))),
+        rx.menu.separator(display=PHONE_ONLY),
     )
 
 
@@ -107,13 +135,15 @@ def header() -> rx.Component:
                     rx.menu.trigger(
                         rx.button(
                             rx.icon("circle-user", size=16),
-                            AppState.user_name,
+                            rx.text(AppState.user_name, display=["none", "inline"]),
+                            aria_label=AppState.user_name,
                             variant="soft",
                             color_scheme="gray",
                             size="2",
                         ),
                     ),
                     rx.menu.content(
+                        _phone_navigation(),
                         rx.menu.item(
                             rx.text(AppState.user_email, size="1", color_scheme="gray"),
                             disabled=True,
@@ -126,14 +156,14 @@ def header() -> rx.Component:
                         rx.menu.item("Sign out", on_click=AppState.sign_out),
                     ),
                 ),
-                spacing="4",
+                spacing=rx.breakpoints(initial="2", xs="4"),
                 align="center",
             ),
             justify="between",
             align="center",
             max_width="72rem",
             margin="0 auto",
-            padding_x="1.5em",
+            padding_x=rx.breakpoints(initial="1em", xs="1.5em"),
             height="60px",
         ),
         border_bottom=f"1px solid {rx.color('gray', 5)}",

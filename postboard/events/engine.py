@@ -1,6 +1,5 @@
 """The rules engine: which rules an event matches, who receives what; simulate or record it."""
 
-import asyncio
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +20,6 @@ from postboard.events.schemas import payload_errors
 from postboard.events.service import get_source
 from postboard.events.templating import TemplateProblem, render
 from postboard.outbox.models import OutboxEvent
-from postboard.outbox.service import Dispatcher, dispatch_event
 from postboard.settings import Settings
 from postboard.users.models import Role, User
 
@@ -254,32 +252,6 @@ def receive(
             raise
         return _same(session, seen, source=source, token_id=token_id), None
     return Receipt(event_id=event.id, planned=event.planned, channels=channels), outbox if channels else None
-
-
-async def fire(
-    session: Session,
-    *,
-    source_name: str,
-    payload: Any,
-    settings: Settings,
-    dispatcher: Dispatcher,
-    token_id: int | None = None,
-    idempotency_key: str | None = None,
-    event_id: str | None = None,
-) -> tuple[Receipt, bool]:
-    """Receive an event (off the event loop) and hand its deliveries to the queue; return whether they are queued."""
-    receipt, outbox = await asyncio.to_thread(
-        receive,
-        session,
-        source_name=source_name,
-        payload=payload,
-        settings=settings,
-        token_id=token_id,
-        idempotency_key=idempotency_key,
-        event_id=event_id,
-    )
-    queued = outbox is None or await dispatch_event(session, event=outbox, dispatcher=dispatcher)
-    return receipt, queued
 
 
 def _delivery_rows(event_id: str, result: Plan) -> list[dict[str, Any]]:

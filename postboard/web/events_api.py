@@ -14,7 +14,8 @@ from postboard.db import session_scope
 from postboard.deliveries.log import get_detail, list_deliveries, retry_delivery
 from postboard.deliveries.models import Channel, DeliveryStatus
 from postboard.errors import NotFound
-from postboard.events.engine import EventRejected, IdempotencyConflict, fire, simulate
+from postboard.events.engine import EventRejected, IdempotencyConflict, simulate
+from postboard.events.intake import fire
 from postboard.settings import get_settings
 from postboard.web import deps
 from postboard.web.api_auth import Admin, RowId, Writer

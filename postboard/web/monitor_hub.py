@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 WATCH_SECONDS = 15.0
 TABS_SECONDS = 5.0
 # A service being down is expected now and then: logged without a traceback, tried next round.
-OUTAGES: tuple[type[Exception], ...] = (*errors.OUTAGES, aiosmtplib.SMTPException, OperationalError)
+MONITOR_OUTAGES: tuple[type[Exception], ...] = (*errors.OUTAGES, aiosmtplib.SMTPException, OperationalError)
 Figures = dict[str, Any]
 
 
@@ -72,10 +72,15 @@ class MonitorHub:
         for gone in self._sent.keys() - set(watched):
             del self._sent[gone]
         for room in watched:
+            read: Callable[[], Awaitable[Figures | None]]
             if room == names.QUEUES_ROOM:
-                await self._push(room, self.queues_state, functools.partial(queue_snapshot, self.store))
+                state, read = self.queues_state, functools.partial(queue_snapshot, self.store)
             elif (post_id := names.post_of_room(room)) is not None:
-                await self._push(room, self.post_state, functools.partial(self._progress, post_id))
+                state, read = self.post_state, functools.partial(self._progress, post_id)
+            else:
+                continue
+            # Each room on its own: one that fails (a post's progress, the database) must not starve the others.
+            await _guarded(f"push to {room}", functools.partial(self._push, room, state, read))
 
     @staticmethod
     async def _progress(post_id: int) -> Figures | None:
@@ -123,10 +128,15 @@ class MonitorHub:
                 jobs.append(("tab report", self.report_tabs))
                 last_tabs = now
             for name, job in jobs:
-                try:
-                    await job()
-                except OUTAGES as exc:
-                    log.warning("monitor %s failed: %s", name, exc)
-                except Exception:
-                    log.exception("monitor %s failed", name)
+                await _guarded(name, job)
             await asyncio.sleep(interval)
+
+
+async def _guarded(name: str, job: Callable[[], Awaitable[None]]) -> None:
+    """Run one piece of a round; an outage is one log line, a bug a traceback, neither ends the loop."""
+    try:
+        await job()
+    except MONITOR_OUTAGES as exc:
+        log.warning("monitor %s failed: %s", name, exc)
+    except Exception:
+        log.exception("monitor %s failed", name)

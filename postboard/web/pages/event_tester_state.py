@@ -10,7 +10,8 @@ from postboard.db import session_scope
 from postboard.deliveries.models import Channel
 from postboard.errors import NotFound
 from postboard.events.conditions import Conditions
-from postboard.events.engine import EventRejected, RuleOutcome, fire, shown, simulate
+from postboard.events.engine import EventRejected, RuleOutcome, shown, simulate
+from postboard.events.intake import fire
 from postboard.events.schemas import SchemaProblem, sample_payload
 from postboard.events.service import get_source, list_sources
 from postboard.settings import get_settings

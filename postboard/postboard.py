@@ -1,9 +1,11 @@
 """The Reflex app: wires pages, the realtime hubs and the HTTP API; nothing else lives here."""
 
 import asyncio
+import logging
 
 import reflex as rx
 
+from postboard.settings import get_settings
 from postboard.web import deps, routes
 from postboard.web.api import create_api
 from postboard.web.live_hub import LiveHub
@@ -30,6 +32,8 @@ from postboard.web.pages.users import UsersState, users_page
 from postboard.web.realtime import rooms
 from postboard.web.state import AppState
 
+log = logging.getLogger(__name__)
+
 app = rx.App(
     api_transformer=create_api(),
     toaster=rx.toast.provider(position="bottom-right", rich_colors=True),
@@ -41,10 +45,19 @@ async def realtime(app: rx.App) -> None:
     from rxconfig import config
 
     rooms.attach(app.sio, config.get_event_namespace())
-    live = LiveHub(rooms, state=AppState.get_full_name(), refresh_unread=AppState.refresh_unread)
+    enabled = get_settings().live_enabled
     monitor = MonitorHub(
-        rooms, deps.job_store(), queues_state=QueuesState.get_full_name(), post_state=PostState.get_full_name()
+        rooms,
+        deps.job_store(),
+        queues_state=QueuesState.get_full_name(),
+        post_state=PostState.get_full_name(),
+        push=enabled,
     )
+    if not enabled:
+        log.info("live push is off (LIVE_ENABLED=false): nothing is pushed to tabs; pages show new data on reload")
+        await monitor.run()
+        return
+    live = LiveHub(rooms, state=AppState.get_full_name(), refresh_unread=AppState.refresh_unread)
     await asyncio.gather(live.run(), monitor.run())
 
 

@@ -15,7 +15,7 @@ from postboard.db import session_scope
 from postboard.deliveries.models import Channel
 from postboard.events.delivery import EmailSender, InAppSender, send_event_deliveries
 from postboard.events.service import webhook_secret_for
-from postboard.live.bus import RedisBus
+from postboard.live.bus import open_bus
 from postboard.mail.transport import SmtpTransport
 from postboard.settings import Settings, get_settings
 from tasks.brokers import BROKER_OF, labels, retry_source
@@ -32,12 +32,9 @@ async def _sender(channel: Channel, settings: Settings) -> AsyncIterator[Sender]
             yield email
         return
     if channel is Channel.IN_APP:
-        bus = RedisBus(settings.redis_url)
-        try:
+        async with open_bus(enabled=settings.live_enabled, url=settings.redis_url) as bus:
             with session_scope() as session:
                 yield InAppSender(session, bus)
-        finally:
-            await bus.close()
         return
     async with make_http_client(settings) as client:
         if channel is Channel.SMS:

@@ -9,7 +9,7 @@ from postboard.db import session_scope
 from postboard.deliveries.models import Channel
 from postboard.errors import PermanentFailure
 from postboard.events.builtin import post_rule_active
-from postboard.live.bus import RedisBus
+from postboard.live.bus import open_bus
 from postboard.mail.transport import SmtpTransport
 from postboard.settings import get_settings
 from tasks.brokers import emails_broker, labels, notifications_broker, retry_source
@@ -77,10 +77,7 @@ async def send_post_email_chunk(
 async def send_post_notification(post_id: int) -> int:
     """Create every user's in-app notification and announce the post live."""
     settings = get_settings()
-    bus = RedisBus(settings.redis_url)
-    try:
+    async with open_bus(enabled=settings.live_enabled, url=settings.redis_url) as bus:
         with session_scope() as session:
             message = await flows.notify_post(session, post_id=post_id, bus=bus, settings=settings)
-    finally:
-        await bus.close()
     return 0 if message is None else message.id

@@ -99,7 +99,7 @@ class InAppSender:
             body=message.body,
             url="/notifications",
         )
-        if self._bus is None:
+        if self._bus is None or not self._bus.live:
             return "in inbox"
         notice = LiveNotice(
             user_ids=[int(message.recipient)],

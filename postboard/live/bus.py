@@ -1,8 +1,8 @@
-"""Pub/sub port: publish a message, subscribe to a channel (Redis or in-memory)."""
+"""Pub/sub port: publish a message, subscribe to a channel (Redis, in-memory, or silent when live is off)."""
 
 import asyncio
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Protocol
 
@@ -13,13 +13,26 @@ from redis.asyncio.client import PubSub
 class Bus(Protocol):
     """Publishes text messages on named channels."""
 
+    # False for the silent bus: callers word their receipts by it, they never branch on the setting.
+    live: bool
+
     async def publish(self, channel: str, message: str) -> None:
         """Publish one message."""
         ...
 
 
+class ClosingBus(Bus, Protocol):
+    """A bus holding a connection to close."""
+
+    async def close(self) -> None:
+        """Release the connection."""
+        ...
+
+
 class RedisBus:
     """Redis pub/sub."""
+
+    live = True
 
     def __init__(self, url: str) -> None:
         self._redis = Redis.from_url(url, socket_connect_timeout=3, health_check_interval=30)
@@ -54,6 +67,8 @@ class RedisBus:
 class MemoryBus:
     """Test twin: delivers to in-process subscribers and keeps a log."""
 
+    live = True
+
     def __init__(self) -> None:
         self.published: list[tuple[str, str]] = []
         self._queues: dict[str, list[asyncio.Queue[str]]] = defaultdict(list)
@@ -63,6 +78,9 @@ class MemoryBus:
         self.published.append((channel, message))
         for queue in self._queues[channel]:
             queue.put_nowait(message)
+
+    async def close(self) -> None:
+        """Nothing to release; here so the twin stands in for `RedisBus`."""
 
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[str]]:
@@ -78,3 +96,25 @@ class MemoryBus:
             yield messages()
         finally:
             self._queues[channel].remove(queue)
+
+
+class SilentBus:
+    """The bus while live push is off (LIVE_ENABLED=false): every message is dropped, nothing connects."""
+
+    live = False
+
+    async def publish(self, channel: str, message: str) -> None:
+        """Drop the message."""
+
+
+@asynccontextmanager
+async def open_bus(*, enabled: bool, url: str, connect: Callable[[str], ClosingBus] = RedisBus) -> AsyncIterator[Bus]:
+    """The one place the live switch acts for publishers: a connected bus while live, the silent one when off."""
+    if not enabled:
+        yield SilentBus()
+        return
+    bus = connect(url)
+    try:
+        yield bus
+    finally:
+        await bus.close()

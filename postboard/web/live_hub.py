@@ -61,9 +61,6 @@ class LiveHub:
 
     async def run(self) -> None:
         """Follow the posts and notices channels for the life of the process."""
-        if not get_settings().live_enabled:
-            log.info("live push disabled by LIVE_ENABLED=false")
-            return
         await asyncio.gather(
             self._follow(names.POSTS_CHANNEL, self._on_post), self._follow(names.NOTICES_CHANNEL, self._on_notice)
         )

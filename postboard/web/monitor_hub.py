@@ -56,9 +56,11 @@ async def queue_snapshot(store: JobStore) -> Figures:
 class MonitorHub:
     """The periodic pusher of one backend process."""
 
-    def __init__(self, rooms: Rooms, store: JobStore, *, queues_state: str, post_state: str) -> None:
+    def __init__(self, rooms: Rooms, store: JobStore, *, queues_state: str, post_state: str, push: bool = True) -> None:
         self.rooms = rooms
         self.store = store
+        # False with LIVE_ENABLED=false: no figures are read or pushed; the alerts and the tab report still run.
+        self.push = push
         # The page states the figures land in.
         self.queues_state = queues_state
         self.post_state = post_state
@@ -120,7 +122,7 @@ class MonitorHub:
         last_watch = last_tabs = 0.0
         while True:
             now = time.monotonic()
-            jobs: list[tuple[str, Callable[[], Awaitable[None]]]] = [("push", self.tick)]
+            jobs: list[tuple[str, Callable[[], Awaitable[None]]]] = [("push", self.tick)] if self.push else []
             if now - last_watch >= WATCH_SECONDS:
                 jobs.append(("long-wait watch", self.watch_queues))
                 last_watch = now

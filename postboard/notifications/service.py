@@ -64,6 +64,47 @@ def list_for_user(
     return session.exec(query.order_by(col(Notification.id).desc()).limit(limit)).all()
 
 
+@dataclass(frozen=True)
+class InboxPage:
+    """One keyset page of a user's notifications, newest first, and where it sits in the whole list."""
+
+    rows: Sequence[Notification]
+    total: int
+    newer: int
+
+    @property
+    def has_newer(self) -> bool:
+        """Whether notifications newer than this page exist."""
+        return self.newer > 0
+
+    @property
+    def has_older(self) -> bool:
+        """Whether notifications older than this page exist."""
+        return self.newer + len(self.rows) < self.total
+
+
+def inbox_page(
+    session: Session, *, user_id: int, limit: int, before_id: int | None = None, after_id: int | None = None
+) -> InboxPage:
+    """Return the page below `before_id` or the page just above `after_id` (else the newest), newest first."""
+    mine = col(Notification.user_id) == user_id
+    if after_id is None:
+        rows = list_for_user(session, user_id=user_id, limit=limit, before_id=before_id)
+    else:
+        above = select(Notification).where(mine, col(Notification.id) > after_id)
+        rows = list(reversed(session.exec(above.order_by(col(Notification.id)).limit(limit)).all()))
+        if len(rows) < limit:
+            # Near the top a newer page would be short: show the newest full page instead.
+            rows = list_for_user(session, user_id=user_id, limit=limit)
+    total = session.exec(select(func.count()).select_from(Notification).where(mine)).one()
+    newer = 0
+    if rows:
+        newer = session.exec(
+            select(func.count()).select_from(Notification).where(mine, col(Notification.id) > (rows[0].id or 0))
+        ).one()
+    return InboxPage(rows=rows, total=total, newer=newer)
+
+
 def unread_summary(session: Session, *, user_id: int) -> UnreadSummary:
     """Return the exact unread count and the newest post id the inbox holds."""
     count = session.exec(

@@ -93,3 +93,18 @@ def latest_posts(session: Session, *, limit: int = 20, before_id: int | None = N
         query = query.where(col(Post.id) < before_id)
     rows = session.exec(query.order_by(col(Post.id).desc()).limit(limit)).all()
     return [_view(post, name) for post, name in rows]
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    """One keyset page of the feed, newest first, and whether older posts remain."""
+
+    posts: Sequence[PostView]
+    has_older: bool
+
+
+def feed_page(session: Session, *, limit: int, before_id: int | None = None) -> FeedPage:
+    """Return the posts below `before_id` (else the newest), newest first."""
+    # One row more than shown says whether an older page exists, without a count.
+    rows = latest_posts(session, limit=limit + 1, before_id=before_id)
+    return FeedPage(posts=rows[:limit], has_older=len(rows) > limit)

@@ -2,7 +2,15 @@
 
 from sqlmodel import Session
 
-from postboard.notifications.service import create_for_post, list_for_user, mark_all_read, mark_read, unread_summary
+from postboard.notifications.service import (
+    create_for_post,
+    inbox_page,
+    list_for_user,
+    mark_all_read,
+    mark_read,
+    notify_users,
+    unread_summary,
+)
 from postboard.posts.service import create_post, get_post
 from postboard.users.models import Role
 from tests.factories import make_user
@@ -26,3 +34,40 @@ def test_inbox_counts_and_marks(session: Session) -> None:
     assert mark_all_read(session, user_id=uid) == 2
     assert unread_summary(session, user_id=uid).count == 0
     assert unread_summary(session, user_id=editor.id or 0).count == 3
+
+
+def _titles(session: Session, uid: int, **cursor: int) -> tuple[list[str], int, int, bool, bool]:
+    page = inbox_page(session, user_id=uid, limit=3, **cursor)
+    return [n.title for n in page.rows], page.newer, page.total, page.has_newer, page.has_older
+
+
+def test_inbox_pages_walk_older_and_back_newer(session: Session) -> None:
+    reader = make_user(session, email="reader@example.com", role=Role.MEMBER)
+    other = make_user(session, email="other@example.com", role=Role.MEMBER)
+    uid = reader.id or 0
+    for n in range(1, 8):
+        notify_users(session, user_ids=[uid, other.id or 0], title=f"n{n}", body="b", url="/")
+    assert _titles(session, uid) == (["n7", "n6", "n5"], 0, 7, False, True)
+    newest = inbox_page(session, user_id=uid, limit=3).rows
+    second = inbox_page(session, user_id=uid, limit=3, before_id=newest[-1].id or 0).rows
+    assert _titles(session, uid, before_id=newest[-1].id or 0) == (["n4", "n3", "n2"], 3, 7, True, True)
+    assert _titles(session, uid, before_id=second[-1].id or 0) == (["n1"], 6, 7, True, False)
+    last = inbox_page(session, user_id=uid, limit=3, before_id=second[-1].id or 0).rows
+    assert _titles(session, uid, after_id=last[0].id or 0) == (["n4", "n3", "n2"], 3, 7, True, True)
+    assert _titles(session, uid, after_id=second[0].id or 0) == (["n7", "n6", "n5"], 0, 7, False, True)
+
+
+def test_a_short_newer_page_shows_the_newest_full_page(session: Session) -> None:
+    reader = make_user(session, email="reader@example.com", role=Role.MEMBER)
+    uid = reader.id or 0
+    for n in range(1, 6):
+        notify_users(session, user_ids=[uid], title=f"n{n}", body="b", url="/")
+    newest = inbox_page(session, user_id=uid, limit=3).rows
+    # A page that starts one below the top (a notification arrived since): Newer fills a full page.
+    assert _titles(session, uid, before_id=newest[0].id or 0) == (["n4", "n3", "n2"], 1, 5, True, True)
+    assert _titles(session, uid, after_id=newest[1].id or 0) == (["n5", "n4", "n3"], 0, 5, False, True)
+
+
+def test_an_empty_inbox_is_one_empty_page(session: Session) -> None:
+    reader = make_user(session, email="reader@example.com", role=Role.MEMBER)
+    assert _titles(session, reader.id or 0) == ([], 0, 0, False, False)

@@ -9,7 +9,7 @@ from postboard.errors import Forbidden, ValidationFailed
 from postboard.outbox.models import OutboxEvent
 from postboard.outbox.service import relay_pending
 from postboard.posts.models import Post
-from postboard.posts.service import create_post, latest_posts, publish, validate_post
+from postboard.posts.service import create_post, feed_page, latest_posts, publish, validate_post
 from postboard.users.models import Role
 from tests.factories import make_audience, make_user
 from tests.unit.twins import DownDispatcher, RecordingDispatcher
@@ -117,3 +117,20 @@ async def test_feed_is_newest_first_with_author(session: Session) -> None:
     assert [p.title for p in feed] == ["third", "second"]
     assert feed[0].author_name == "Grace"
     assert [p.title for p in latest_posts(session, before_id=feed[-1].id)] == ["first"]
+
+
+@pytest.mark.parametrize(
+    ("count", "pages"), [(5, [["p5", "p4"], ["p3", "p2"], ["p1"]]), (4, [["p4", "p3"], ["p2", "p1"]])]
+)
+def test_feed_pages_until_no_older_posts_remain(session: Session, count: int, pages: list[list[str]]) -> None:
+    author = make_user(session, name="Grace")
+    for n in range(1, count + 1):
+        create_post(session, author=author, title=f"p{n}", content="c")
+    seen, before_id = [], None
+    while True:
+        page = feed_page(session, limit=2, before_id=before_id)
+        seen.append([p.title for p in page.posts])
+        if not page.has_older:
+            break
+        before_id = page.posts[-1].id
+    assert seen == pages

@@ -1,4 +1,4 @@
-"""The dashboard: the New post form for publishers and the live feed."""
+"""The dashboard: the New post form for publishers and the live feed, paged by Older posts."""
 
 from typing import Any
 
@@ -8,7 +8,7 @@ from postboard.db import session_scope
 from postboard.errors import Forbidden, ValidationFailed
 from postboard.live.messages import LivePost
 from postboard.posts.models import CONTENT_MAX, TITLE_MAX, PostView
-from postboard.posts.service import get_post, latest_posts, publish
+from postboard.posts.service import feed_page, get_post, publish
 from postboard.users.models import User
 from postboard.web import deps
 from postboard.web.components.feed import PostRow, post_row
@@ -30,6 +30,7 @@ class FeedState(AppState):
 
     posts: Field[list[PostRow]] = field(default_factory=list)
     feed_top_id: Field[int] = field(0)
+    has_older: Field[bool] = field(False)
     title_error: Field[str] = field("")
     content_error: Field[str] = field("")
     notice: Field[str] = field("")
@@ -40,9 +41,20 @@ class FeedState(AppState):
         if not self.signed_in:
             return
         with session_scope() as session:
-            rows = [to_row(p) for p in latest_posts(session, limit=FEED_SIZE)]
-        self.posts = rows
+            found = feed_page(session, limit=FEED_SIZE)
+        rows = [to_row(p) for p in found.posts]
+        self.posts, self.has_older = rows, found.has_older
         self.feed_top_id = int(rows[0]["id"]) if rows else 0
+
+    @event
+    def load_older(self) -> None:
+        """Add the next page of older posts below the ones shown."""
+        if not self.signed_in or not self.posts:
+            return
+        with session_scope() as session:
+            found = feed_page(session, limit=FEED_SIZE, before_id=int(self.posts[-1]["id"]))
+        self.posts = [*self.posts, *(to_row(p) for p in found.posts)]
+        self.has_older = found.has_older
 
     @event
     async def publish(self, form: dict[str, str]) -> Any:
@@ -67,7 +79,8 @@ class FeedState(AppState):
             return None
         except Forbidden as exc:
             return rx.toast.error(str(exc))
-        self.posts = [to_row(view), *self.posts][:FEED_SIZE]
+        # Not trimmed: older pages the user loaded stay where they are.
+        self.posts = [to_row(view), *self.posts]
         self.feed_top_id = view.id
         if result.queued_now:
             self.notice = "Published. Emails and notifications are on their way."
@@ -158,6 +171,16 @@ def dashboard_page() -> rx.Component:
                 rx.cond(
                     (FeedState.posts.length() == 0) & (live_feed.to(list).length() == 0),
                     rx.text("No posts yet.", color_scheme="gray"),
+                ),
+                rx.cond(
+                    FeedState.has_older,
+                    rx.button(
+                        rx.icon("chevron-down", size=16),
+                        "Older posts",
+                        variant="soft",
+                        on_click=FeedState.load_older,
+                        align_self="center",
+                    ),
                 ),
                 spacing="3",
                 width="100%",

@@ -1,4 +1,4 @@
-"""The notification centre: newest first, unread marked, mark one or all as read."""
+"""The notification centre: newest first, paged, unread marked, mark one or all as read."""
 
 from typing import Any
 
@@ -6,24 +6,31 @@ import reflex as rx
 from reflex.vars import ObjectVar
 
 from postboard.db import session_scope
-from postboard.notifications.service import list_for_user, mark_all_read, mark_read
+from postboard.notifications.service import inbox_page, mark_all_read, mark_read
 from postboard.web.components.layout import page
 from postboard.web.event import event
 from postboard.web.field import Field, field
 from postboard.web.state import AppState, new_live_posts
 
 InboxRow = dict[str, Any]
-PAGE = 50
+PAGE_SIZE = 25
 
 
 class InboxState(AppState):
-    """The user's notifications as loaded from the database."""
+    """One page of the user's notifications as loaded from the database."""
 
     items: Field[list[InboxRow]] = field(default_factory=list)
+    total: Field[int] = field(0)
+    newer: Field[int] = field(0)
+    # The keyset that shows this page again (0: the newest page, which takes in new arrivals).
+    page_before_id: Field[int] = field(0)
 
-    def _reload(self) -> None:
+    def _show(self, *, before_id: int | None = None, after_id: int | None = None) -> None:
         with session_scope() as session:
-            rows = list_for_user(session, user_id=self.user_id, limit=PAGE)
+            found = inbox_page(session, user_id=self.user_id, limit=PAGE_SIZE, before_id=before_id, after_id=after_id)
+        rows = found.rows
+        self.total, self.newer = found.total, found.newer
+        self.page_before_id = (rows[0].id or 0) + 1 if found.has_newer and rows else 0
         self.items = [
             {
                 "id": n.id,
@@ -37,11 +44,38 @@ class InboxState(AppState):
         ]
         self._sync_unread()
 
+    def _reload(self) -> None:
+        self._show(before_id=self.page_before_id or None)
+
+    @rx.var
+    def page_label(self) -> str:
+        """Which notifications are shown, of how many."""
+        if self.total == 0:
+            return ""
+        return f"{self.newer + 1}–{self.newer + len(self.items)} of {self.total}"
+
+    @rx.var
+    def has_older(self) -> bool:
+        """Whether an older page exists."""
+        return self.newer + len(self.items) < self.total
+
     @event
     def load(self) -> None:
-        """Load the newest notifications and the exact unread count."""
+        """Load the newest page and the exact unread count."""
         if self.signed_in:
-            self._reload()
+            self._show()
+
+    @event
+    def turn_page(self, step: int) -> Any:
+        """Newer (-1) or older (+1) notifications."""
+        if not self.signed_in or not self.items:
+            return None
+        if step > 0:
+            self._show(before_id=int(self.items[-1]["id"]))
+        else:
+            self._show(after_id=int(self.items[0]["id"]))
+        # The pager sits below the list: the new page is read from its top.
+        return rx.call_script("window.scrollTo(0, 0)")
 
     @event
     def read_one(self, notification_id: int) -> None:
@@ -104,6 +138,34 @@ def _item(item: ObjectVar[InboxRow]) -> rx.Component:
     )
 
 
+def _pager() -> rx.Component:
+    return rx.hstack(
+        rx.text(InboxState.page_label, size="2", color_scheme="gray"),
+        rx.button(
+            rx.icon("chevron-left", size=14),
+            "Newer",
+            size="1",
+            variant="soft",
+            disabled=InboxState.newer == 0,
+            on_click=InboxState.turn_page(-1),
+        ),
+        rx.button(
+            "Older",
+            rx.icon("chevron-right", size=14),
+            size="1",
+            variant="soft",
+            disabled=~InboxState.has_older,
+            on_click=InboxState.turn_page(1),
+        ),
+        role="navigation",
+        aria_label="Notification pages",
+        spacing="2",
+        align="center",
+        justify="end",
+        width="100%",
+    )
+
+
 def notifications_page() -> rx.Component:
     """The notifications route."""
     return page(
@@ -135,6 +197,7 @@ def notifications_page() -> rx.Component:
                 InboxState.items.length() == 0,
                 rx.text("Nothing here yet.", color_scheme="gray"),
             ),
+            rx.cond(InboxState.total > 0, _pager()),
             spacing="3",
             width="100%",
             max_width="48rem",

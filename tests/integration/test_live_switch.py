@@ -13,7 +13,7 @@ from sqlmodel import Session, col, func, select
 import postboard.models  # noqa: F401 - registers every table (events refer to api tokens)
 from postboard import names
 from postboard.deliveries.models import Channel, Delivery, DeliveryStatus
-from postboard.events.engine import fire
+from postboard.events.intake import fire
 from postboard.events.models import RecipientKind
 from postboard.events.service import RuleIn, SourceIn, TemplateIn, save_rule, save_source, save_template
 from postboard.notifications.models import Notification

@@ -19,28 +19,45 @@ LOGO_PNG = "/logo.png"
 # A post was published: its outbox kind, and the name of the built-in event source its rules hang on.
 POST_CREATED = "post.created"
 
-# Redis pub/sub channels: producers (web, workers, scheduler) publish, each backend subscribes once.
+# The one Redis pub/sub channel: producers (web, workers, scheduler) publish envelopes
+# (`live.messages.Envelope`) naming the socket channels they are for; each backend subscribes once.
+LIVE_CHANNEL = f"{KEY_PREFIX}:live"
+# The two channels before the envelope; removed once every publisher announces envelopes.
 POSTS_CHANNEL = f"{KEY_PREFIX}:live:posts"
 NOTICES_CHANNEL = f"{KEY_PREFIX}:live:notices"
 
-# Socket rooms of one backend process: which tabs get which pushes.
-SIGNED_IN_ROOM = f"{KEY_PREFIX}:signed-in"
-USER_ROOM_PREFIX = f"{KEY_PREFIX}:user:"
-QUEUES_ROOM = f"{KEY_PREFIX}:queues"
-POST_ROOM_PREFIX = f"{KEY_PREFIX}:post:"
+# Socket channels (rooms of one backend process's tabs). `live.channels` says who may be in each.
+SIGNED_IN_ROOM = "posts"
+USER_ROOM_PREFIX = "user."
+ADMINS_ROOM = "admins"
+DASHBOARD_ROOM = "dashboard"
+DASHBOARD_ADMIN_ROOM = "dashboard.system"
+QUEUES_ROOM = "queues"
+POST_ROOM_PREFIX = "post."
+WATCH_ROOM_PREFIX = "watch."
 # A tab is in these while signed in (left at sign-out) ...
-SESSION_ROOMS = (SIGNED_IN_ROOM, USER_ROOM_PREFIX)
-# ... and in at most one of these, for the page it shows (left at every page load).
-PAGE_ROOMS = (QUEUES_ROOM, POST_ROOM_PREFIX)
+SESSION_ROOMS = (SIGNED_IN_ROOM, USER_ROOM_PREFIX, ADMINS_ROOM)
+# ... and in the ones of the page it shows (left at every page load).
+PAGE_ROOMS = (QUEUES_ROOM, POST_ROOM_PREFIX, DASHBOARD_ROOM, DASHBOARD_ADMIN_ROOM, WATCH_ROOM_PREFIX)
+
+# Event types of the live envelopes.
+NOTIFICATION_CREATED = "notification.created"
+RESOURCE_CHANGED = "resource.changed"
 
 
 def user_room(user_id: int) -> str:
-    """Return the socket room of one user's tabs."""
+    """Return the socket channel of one user's tabs."""
     return f"{USER_ROOM_PREFIX}{user_id}"
 
 
+def user_of_room(room: str) -> int | None:
+    """Return the user id a user channel is for (None for any other room)."""
+    rest = room.removeprefix(USER_ROOM_PREFIX)
+    return int(rest) if rest != room and rest.isdigit() else None
+
+
 def post_room(post_id: int) -> str:
-    """Return the socket room of the tabs watching one post's fan-out progress."""
+    """Return the socket channel of the tabs watching one post's fan-out progress."""
     return f"{POST_ROOM_PREFIX}{post_id}"
 
 
@@ -48,6 +65,17 @@ def post_of_room(room: str) -> int | None:
     """Return the post id a progress room is for (None for any other room)."""
     rest = room.removeprefix(POST_ROOM_PREFIX)
     return int(rest) if rest != room and rest.isdigit() else None
+
+
+def watch_room(kind: str, page: str) -> str:
+    """Return the socket channel of the tabs whose page `page` shows resources of `kind`."""
+    return f"{WATCH_ROOM_PREFIX}{kind}.{page}"
+
+
+def kind_of_room(room: str) -> str | None:
+    """Return the resource kind a watch room is for (None for any other room)."""
+    rest = room.removeprefix(WATCH_ROOM_PREFIX)
+    return rest.split(".", 1)[0] if rest != room and "." in rest else None
 
 
 # Delayed retries, read by the one `taskiq scheduler`. No colon: taskiq-redis 1.2.2's

@@ -1,8 +1,27 @@
-"""The messages that travel on live channels: small, typed, never whole rows."""
+"""The messages that travel on live channels: one envelope (type, version, data), small typed payloads."""
 
-from pydantic import BaseModel
+from typing import Any
 
+from pydantic import BaseModel, Field
+
+from postboard import names
+from postboard.live.bus import Bus
 from postboard.posts.models import PostView, post_path
+
+
+class Envelope(BaseModel):
+    """Every live message: what it is, its payload's version, the socket channels it is for, the payload."""
+
+    type: str
+    version: int = 1
+    to: list[str]
+    data: dict[str, Any]
+
+
+async def announce(bus: Bus, *, type: str, to: list[str], data: BaseModel) -> None:
+    """Publish one envelope on the live channel."""
+    envelope = Envelope(type=type, to=to, data=data.model_dump())
+    await bus.publish(names.LIVE_CHANNEL, envelope.model_dump_json())
 
 
 class LivePost(BaseModel):
@@ -29,9 +48,18 @@ class LivePost(BaseModel):
 
 
 class LiveNotice(BaseModel):
-    """A notification for some users only (an event's in-app message): a toast and a fresh unread count."""
+    """A notification for the users of the channels it is sent to: a toast and a fresh unread count."""
 
-    user_ids: list[int]
+    user_ids: list[int] = Field(default_factory=list)
     title: str
     body: str
     url: str
+
+
+class ResourceChanged(BaseModel):
+    """Rows of one kind were created, updated or deleted: pages showing that kind re-read them."""
+
+    kind: str
+    # Empty when many rows changed at once: pages then re-read everything they show.
+    ids: list[int] = Field(default_factory=list)
+    actions: list[str] = Field(default_factory=list)

@@ -50,7 +50,7 @@ from _tabs import Boot, Inbox, Tab, connect_all, disconnect_all, make_tab, new_h
 from redis.asyncio import Redis
 
 from postboard import names
-from postboard.live.messages import LivePost
+from postboard.live.messages import Envelope, LivePost
 
 FLOOR_CHANNEL = "bench:floor"
 EXCERPT = (
@@ -84,7 +84,8 @@ def postboard_message(post_id: int) -> tuple[str, str]:
         created_at=datetime.now(UTC).isoformat(),
         url=f"/posts/{post_id}",
     )
-    return names.POSTS_CHANNEL, post.model_dump_json()
+    envelope = Envelope(type=names.POST_CREATED, to=[names.SIGNED_IN_ROOM], data=post.model_dump())
+    return names.LIVE_CHANNEL, envelope.model_dump_json()
 
 
 def floor_message(sizes: dict[int, int]) -> Message:

@@ -6,6 +6,8 @@ import time
 from collections.abc import Sequence
 
 from postboard.errors import ValidationFailed
+from postboard.live import model_events
+from postboard.settings import get_settings
 from postboard.users.models import Role
 
 
@@ -139,6 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the `postboard` command."""
     args = build_parser().parse_args(argv)
+    settings = get_settings()
+    model_events.install_redis(enabled=settings.live_enabled, url=settings.redis_url)
     return int(args.run(args))
 
 

@@ -26,7 +26,7 @@ from postboard.deliveries.service import (
 )
 from postboard.events.builtin import post_message, post_payload
 from postboard.live.bus import Bus
-from postboard.live.messages import LivePost
+from postboard.live.messages import LivePost, announce
 from postboard.mail.errors import classify
 from postboard.mail.render import message_id, post_url, render_post_email
 from postboard.mail.transport import MailTransport
@@ -208,7 +208,7 @@ async def notify_post(session: Session, *, post_id: int, bus: Bus, settings: Set
     created = create_for_post(session, post=post, url=path, title=words.subject, body=words.body)
     message = LivePost.from_post(post)
     log.info("post %s: %s notifications created", post_id, created)
-    await bus.publish(names.POSTS_CHANNEL, message.model_dump_json())
+    await announce(bus, type=names.POST_CREATED, to=[names.SIGNED_IN_ROOM], data=message)
     return message
 
 

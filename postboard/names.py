@@ -22,9 +22,6 @@ POST_CREATED = "post.created"
 # The one Redis pub/sub channel: producers (web, workers, scheduler) publish envelopes
 # (`live.messages.Envelope`) naming the socket channels they are for; each backend subscribes once.
 LIVE_CHANNEL = f"{KEY_PREFIX}:live"
-# The two channels before the envelope; removed once every publisher announces envelopes.
-POSTS_CHANNEL = f"{KEY_PREFIX}:live:posts"
-NOTICES_CHANNEL = f"{KEY_PREFIX}:live:notices"
 
 # Socket channels (rooms of one backend process's tabs). `live.channels` says who may be in each.
 SIGNED_IN_ROOM = "posts"

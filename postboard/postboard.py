@@ -5,9 +5,14 @@ import logging
 
 import reflex as rx
 
+from postboard.db import session_scope
+from postboard.live import model_events
+from postboard.live.messages import LivePost
+from postboard.posts.service import posts_by_ids
 from postboard.settings import get_settings
 from postboard.web import deps, routes
 from postboard.web.api import create_api
+from postboard.web.gate import gate
 from postboard.web.live_hub import LiveHub
 from postboard.web.monitor_hub import MonitorHub
 from postboard.web.pages.auth import AuthFormState, login_page, register_page
@@ -29,8 +34,9 @@ from postboard.web.pages.templates import templates_page
 from postboard.web.pages.templates_state import TemplatesState
 from postboard.web.pages.tokens import TokensState, tokens_page
 from postboard.web.pages.users import UsersState, users_page
-from postboard.web.realtime import rooms
+from postboard.web.realtime import rooms, state_update
 from postboard.web.state import AppState
+from postboard.web.watchers import Watchers, reread_all
 
 log = logging.getLogger(__name__)
 
@@ -40,25 +46,57 @@ app = rx.App(
 )
 
 
+def read_live_posts(ids: list[int]) -> dict[int, LivePost]:
+    """Re-read posts of the live buffer (a missing id was deleted)."""
+    with session_scope() as session:
+        return {i: LivePost.from_post(p) for i, p in posts_by_ids(session, ids=ids).items()}
+
+
+def page_watchers() -> Watchers:
+    """Which page re-reads what when rows of a kind change (seed 004's global subscriber)."""
+    watchers = Watchers()
+    watchers.page("posts", FeedState.get_name(), lambda ids: FeedState.refresh_posts(ids))
+    watchers.page("posts", PostState.get_name(), lambda ids: PostState.refresh_posts(ids))
+    for kind, state in (
+        ("rules", RulesState),
+        ("templates", TemplatesState),
+        ("sources", SourcesState),
+        ("users", UsersState),
+        ("tokens", TokensState),
+        ("deliveries", DeliveriesState),
+    ):
+        watchers.page(kind, state.get_name(), reread_all(state.reread))
+    watchers.user("notifications", InboxState.reread)
+    return watchers
+
+
 async def realtime(app: rx.App) -> None:
-    """For the life of the process: attach the rooms to the socket server, run the live and monitor hubs."""
+    """For the life of the process: attach the rooms to the socket server, run the gate and the hubs."""
     from rxconfig import config
 
     rooms.attach(app.sio, config.get_event_namespace())
-    enabled = get_settings().live_enabled
+    settings = get_settings()
+    model_events.install_redis(enabled=settings.live_enabled, url=settings.redis_url)
     monitor = MonitorHub(
         rooms,
         deps.job_store(),
         queues_state=QueuesState.get_full_name(),
         post_state=PostState.get_full_name(),
-        push=enabled,
+        push=settings.live_enabled,
     )
-    if not enabled:
+    if not settings.live_enabled:
         log.info("live push is off (LIVE_ENABLED=false): nothing is pushed to tabs; pages show new data on reload")
         await monitor.run()
         return
-    live = LiveHub(rooms, state=AppState.get_full_name(), refresh_unread=AppState.refresh_unread)
-    await asyncio.gather(live.run(), monitor.run())
+    gate.changed = state_update(events=[AppState.access_changed])
+    live = LiveHub(
+        rooms,
+        state=AppState.get_full_name(),
+        refresh_unread=AppState.refresh_unread,
+        watchers=page_watchers(),
+        read_posts=read_live_posts,
+    )
+    await asyncio.gather(live.run(), monitor.run(), gate.run())
 
 
 app.register_lifespan_task(realtime)

@@ -10,6 +10,7 @@ from taskiq_redis import ListRedisScheduleSource
 from postboard import names
 from postboard.deliveries.retry import RetryPolicy
 from postboard.errors import OUTAGES
+from postboard.live import model_events
 from postboard.monitor.store import JobStore
 from postboard.settings import get_settings
 from tasks.middleware import WORKER_ID, MonitorMiddleware, RetryMiddleware
@@ -47,6 +48,7 @@ def _broker(queue: str) -> StreamBroker:
     @broker.on_event(TaskiqEvents.WORKER_STARTUP)
     async def _opened(state: TaskiqState) -> None:
         state.queue = queue
+        model_events.install_redis(enabled=settings.live_enabled, url=settings.redis_url)
         state.store = JobStore.from_url(settings.redis_url)
         state.heartbeat = asyncio.create_task(_heartbeat(state.store, queue))
 

@@ -13,6 +13,7 @@ from postboard.clock import utcnow
 from postboard.deliveries.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus
 from postboard.errors import NotFound, ValidationFailed
 from postboard.events.models import Event, EventSource
+from postboard.live.model_events import note_change
 from postboard.outbox.models import OutboxEvent
 from postboard.outbox.service import Dispatcher, dispatch_event
 
@@ -124,6 +125,7 @@ def mark_for_retry(session: Session, *, delivery_id: int) -> tuple[Delivery, Out
         .values(status=DeliveryStatus.PENDING, attempts=0, error=None, next_attempt_at=None, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
+    note_change(session, "deliveries", action="updated", ids=[delivery_id])
     outbox = OutboxEvent(kind=DELIVERY_RETRY, payload=retry_target(delivery))
     session.add(outbox)
     session.commit()

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 from postboard.clock import utcnow
 from postboard.deliveries.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus
 from postboard.deliveries.retry import RetryPolicy
+from postboard.live.model_events import note_change
 
 
 def ensure_deliveries(session: Session, *, post_id: int, user_ids: Sequence[int], channel: Channel) -> None:
@@ -40,6 +41,7 @@ def ensure_deliveries(session: Session, *, post_id: int, user_ids: Sequence[int]
     ]
     if missing:
         session.execute(insert(Delivery), missing)
+        note_change(session, "deliveries", action="created")
     session.commit()
 
 
@@ -89,6 +91,7 @@ def claim(session: Session, *, delivery: Delivery, lease: float) -> bool:
         .values(status=DeliveryStatus.SENDING, updated_at=now)
         .execution_options(synchronize_session=False)
     )
+    note_change(session, "deliveries", action="updated", ids=[delivery.id or 0])
     session.commit()
     return int(getattr(result, "rowcount", 0) or 0) == 1
 
@@ -137,6 +140,7 @@ def _update(
     where = [col(Delivery.id) == delivery.id]
     if only_from is not None:
         where.append(col(Delivery.status).in_(only_from))
+    note_change(session, "deliveries", action="updated", ids=[delivery.id or 0])
     result = session.execute(
         update(Delivery)
         .where(*where)
@@ -203,6 +207,7 @@ def reset_failed(session: Session, *, scope: Scope) -> int:
         .values(status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=None, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
+    note_change(session, "deliveries", action="updated")
     session.commit()
     return int(getattr(result, "rowcount", 0) or 0)
 

@@ -27,7 +27,7 @@ from postboard.errors import OUTAGES
 from postboard.events.models import Event, EventSource
 from postboard.flows import ChunkResult
 from postboard.live.bus import Bus
-from postboard.live.messages import LiveNotice
+from postboard.live.messages import LiveNotice, announce
 from postboard.mail.errors import classify
 from postboard.mail.render import RenderedEmail, render_text_email
 from postboard.mail.transport import MailTransport
@@ -101,14 +101,10 @@ class InAppSender:
         )
         if self._bus is None or not self._bus.live:
             return "in inbox"
-        notice = LiveNotice(
-            user_ids=[int(message.recipient)],
-            title=message.subject or message.event,
-            body=message.body,
-            url="/notifications",
-        )
+        notice = LiveNotice(title=message.subject or message.event, body=message.body, url="/notifications")
         try:
-            await self._bus.publish(names.NOTICES_CHANNEL, notice.model_dump_json())
+            to = [names.user_room(int(message.recipient))]
+            await announce(self._bus, type=names.NOTIFICATION_CREATED, to=to, data=notice)
         except OUTAGES as exc:  # the inbox row is the delivery; the push is a courtesy
             log.warning("live notice for user %s not published: %s", message.recipient, exc)
             return "in inbox (live push failed)"

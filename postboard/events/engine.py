@@ -19,6 +19,7 @@ from postboard.events.models import Event, EventSource, RecipientKind, Rule, Tem
 from postboard.events.schemas import payload_errors
 from postboard.events.service import get_source
 from postboard.events.templating import TemplateProblem, render
+from postboard.live.model_events import note_change
 from postboard.outbox.models import OutboxEvent
 from postboard.settings import Settings
 from postboard.users.models import Role, User
@@ -244,6 +245,7 @@ def receive(
         session.flush()
         if rows:
             session.execute(insert(Delivery), rows)
+            note_change(session, "deliveries", action="created")
         session.commit()
     except IntegrityError:
         # The same key or id arrived twice at once: the first one stands.

@@ -50,7 +50,6 @@ class LivePost(BaseModel):
 class LiveNotice(BaseModel):
     """A notification for the users of the channels it is sent to: a toast and a fresh unread count."""
 
-    user_ids: list[int] = Field(default_factory=list)
     title: str
     body: str
     url: str

@@ -8,6 +8,7 @@ from sqlalchemy import exists, func, insert, literal, update
 from sqlmodel import Session, col, select
 
 from postboard.clock import utcnow
+from postboard.live.model_events import note_change
 from postboard.notifications.models import Notification
 from postboard.posts.models import PostView
 from postboard.users.models import User
@@ -50,6 +51,7 @@ def notify_users(session: Session, *, user_ids: Sequence[int], title: str, body:
     ]
     if rows:
         session.execute(insert(Notification), rows)
+        note_change(session, "notifications", action="created", user_ids=user_ids)
     session.commit()
     return len(rows)
 
@@ -127,8 +129,11 @@ def mark_read(session: Session, *, user_id: int, notification_id: int) -> bool:
         )
         .values(read_at=utcnow())
     )
+    changed = bool(getattr(result, "rowcount", 0))
+    if changed:
+        note_change(session, "notifications", action="read", ids=[notification_id], user_ids=[user_id])
     session.commit()
-    return bool(getattr(result, "rowcount", 0))
+    return changed
 
 
 def mark_all_read(session: Session, *, user_id: int) -> int:
@@ -138,5 +143,8 @@ def mark_all_read(session: Session, *, user_id: int) -> int:
         .where(col(Notification.user_id) == user_id, col(Notification.read_at).is_(None))
         .values(read_at=utcnow())
     )
+    changed = int(getattr(result, "rowcount", 0) or 0)
+    if changed:
+        note_change(session, "notifications", action="read", user_ids=[user_id])
     session.commit()
-    return int(getattr(result, "rowcount", 0) or 0)
+    return changed

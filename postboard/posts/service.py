@@ -86,6 +86,14 @@ def get_post(session: Session, *, post_id: int) -> PostView:
     return _view(row[0], row[1])
 
 
+def posts_by_ids(session: Session, *, ids: Sequence[int]) -> dict[int, PostView]:
+    """Return the posts among these ids that still exist, by id."""
+    if not ids:
+        return {}
+    query = select(Post, User.name).join(User, col(User.id) == col(Post.author_id)).where(col(Post.id).in_(ids))
+    return {post.id: _view(post, name) for post, name in session.exec(query).all() if post.id is not None}
+
+
 def latest_posts(session: Session, *, limit: int = 20, before_id: int | None = None) -> Sequence[PostView]:
     """Return posts newest first, one keyset page at a time."""
     query = select(Post, User.name).join(User, col(User.id) == col(Post.author_id))

@@ -74,7 +74,8 @@ def authenticate(session: Session, *, email: str, password: str) -> User | None:
     return user
 
 
-def _token_hash(token: str) -> str:
+def token_hash(token: str) -> str:
+    """Return the stored form of a session token."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -84,7 +85,7 @@ def start_session(session: Session, *, user: User, days: int) -> str:
     assert user.id is not None
     session.add(
         AuthSession(
-            token_hash=_token_hash(token),
+            token_hash=token_hash(token),
             user_id=user.id,
             expires_at=utcnow() + timedelta(days=days),
         )
@@ -101,16 +102,28 @@ def user_for_token(session: Session, *, token: str) -> User | None:
         select(User)
         .join(AuthSession, col(AuthSession.user_id) == col(User.id))
         .where(
-            AuthSession.token_hash == _token_hash(token),
+            AuthSession.token_hash == token_hash(token),
             AuthSession.expires_at > utcnow(),
         )
     ).first()
     return row
 
 
+def live_sessions(session: Session, *, token_hashes: Sequence[str]) -> dict[str, tuple[int, Role]]:
+    """Return, for each of these session token hashes still live, its user's id and role (one query)."""
+    if not token_hashes:
+        return {}
+    rows = session.exec(
+        select(AuthSession.token_hash, User.id, User.role)
+        .join(User, col(AuthSession.user_id) == col(User.id))
+        .where(col(AuthSession.token_hash).in_(token_hashes), AuthSession.expires_at > utcnow())
+    ).all()
+    return {token: (user_id or 0, Role(role)) for token, user_id, role in rows}
+
+
 def end_session(session: Session, *, token: str) -> None:
     """Sign a browser out by deleting its session."""
-    row = session.exec(select(AuthSession).where(AuthSession.token_hash == _token_hash(token))).first()
+    row = session.exec(select(AuthSession).where(AuthSession.token_hash == token_hash(token))).first()
     if row is not None:
         session.delete(row)
         session.commit()

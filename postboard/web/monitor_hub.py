@@ -21,8 +21,10 @@ from sqlalchemy.exc import OperationalError
 from postboard import errors, flows, names
 from postboard.db import session_scope
 from postboard.errors import NotFound
+from postboard.live.bus import open_bus
+from postboard.live.messages import LiveNotice, announce
 from postboard.mail.transport import SmtpTransport
-from postboard.monitor.alerts import check_long_waits
+from postboard.monitor.alerts import QUEUES_PATH, check_long_waits
 from postboard.monitor.snapshot import build_snapshot
 from postboard.monitor.store import JobStore
 from postboard.settings import get_settings
@@ -105,9 +107,16 @@ class MonitorHub:
         """Alert admins about long waits (once per incident, whichever process sees it first)."""
         settings = get_settings()
         with session_scope() as session:
-            await check_long_waits(
+            opened = await check_long_waits(
                 self.store, session, settings=settings, queues=names.QUEUES, transport=SmtpTransport(settings)
             )
+        if not opened:
+            return
+        # After the commit, so each admin tab re-reads an unread count that includes the alert.
+        async with open_bus(enabled=settings.live_enabled, url=settings.redis_url) as bus:
+            for alert in opened:
+                notice = LiveNotice(title=alert.title, body=alert.body, url=QUEUES_PATH)
+                await announce(bus, type=names.NOTIFICATION_CREATED, to=[names.ADMINS_ROOM], data=notice)
 
     async def report_tabs(self) -> None:
         """Publish this process's signed-in tab count for /metrics."""

@@ -59,6 +59,10 @@ class Rooms:
             return []
         return [r for r in self.sio.rooms(sid, namespace=self.namespace) if isinstance(r, str) and r != sid]
 
+    def connected(self, sid: str) -> bool:
+        """Whether a tab's socket is still connected to this process."""
+        return self.sio is not None and bool(self.sio.manager.is_connected(sid, self.namespace))
+
     def members(self, room: str) -> frozenset[str]:
         """The tabs (socket ids) in a room."""
         if self.sio is None:

@@ -17,6 +17,10 @@ TEST_EVENT = "/test-event"
 DELIVERIES = "/deliveries"
 TOKENS = "/tokens"
 SMSBOX = "/smsbox"
+# The pages only admins may open.
+ADMIN_PAGES = frozenset(
+    {MAILBOX, USERS, QUEUES, EVENT_SOURCES, TEMPLATES, RULES, TEST_EVENT, DELIVERIES, TOKENS, SMSBOX}
+)
 
 
 def post(post_id: int) -> str:

@@ -15,7 +15,7 @@ from postboard.users.service import end_session, user_for_token
 from postboard.web import routes
 from postboard.web.event import event
 from postboard.web.field import Field, field
-from postboard.web.realtime import rooms
+from postboard.web.gate import gate, viewer_of
 
 SESSION_COOKIE = "pb_session"
 LivePostRow = dict[str, Any]
@@ -69,18 +69,36 @@ class AppState(rx.State):
         with session_scope() as session:
             user = user_for_token(session, token=self.session_token)
         self._set_user(user)
-        sid = self.router.session.session_id
-        # A page load leaves the monitor and progress rooms; the page's own load rejoins one.
-        await rooms.leave(sid, *names.PAGE_ROOMS)
+        # A page load leaves the page channels; the page's own load enters its own.
+        viewer = viewer_of(self.user_id, self.user_role)
+        await gate.admit(self.router.session.session_id, token=self.session_token, viewer=viewer)
         if user is None:
-            await rooms.leave(sid, *names.SESSION_ROOMS)
             return False
         self._sync_unread()
-        mine = names.user_room(self.user_id)
-        # Another account signed in from this tab before: its notices are not this user's.
-        await rooms.leave(sid, names.USER_ROOM_PREFIX, keep=[mine])
-        await rooms.join(sid, names.SIGNED_IN_ROOM, mine)
         return True
+
+    async def enter(self, channel: str, *, post_author: int | None = None) -> bool:
+        """Put this tab into one of its page's channels, if its user may receive it."""
+        return await gate.enter(self.router.session.session_id, channel, post_author=post_author)
+
+    async def watch(self, kind: str) -> bool:
+        """Have this page told when rows of `kind` change (its state's `names.watch_room`)."""
+        return await self.enter(names.watch_room(kind, self.get_name()))
+
+    @event
+    async def access_changed(self) -> Any:
+        """The gate saw this tab's session end or its role change: follow it without a reload."""
+        was_admin = self.user_role == Role.ADMIN
+        with session_scope() as session:
+            user = user_for_token(session, token=self.session_token)
+        self._set_user(user)
+        if user is None:
+            self.session_token, self.unread_count = "", 0
+            return [rx.redirect(routes.LOGIN), rx.toast.info("You were signed out.")]
+        self._sync_unread()
+        if was_admin and user.role != Role.ADMIN and self.router.page.path in routes.ADMIN_PAGES:
+            return [rx.redirect(routes.HOME), rx.toast.error("Your account is no longer an admin.")]
+        return None
 
     @event
     def refresh_unread(self) -> None:
@@ -120,7 +138,7 @@ class AppState(rx.State):
         if self.session_token:
             with session_scope() as session:
                 end_session(session, token=self.session_token)
-        await rooms.leave(self.router.session.session_id, *names.SESSION_ROOMS)
+        await gate.drop(self.router.session.session_id)
         self.session_token = ""
         self._set_user(None)
         self.unread_count = 0

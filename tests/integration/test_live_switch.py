@@ -4,6 +4,7 @@ import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
@@ -19,7 +20,7 @@ from postboard.events.service import RuleIn, SourceIn, TemplateIn, save_rule, sa
 from postboard.notifications.models import Notification
 from postboard.posts.service import publish
 from postboard.settings import get_settings
-from postboard.users.models import Role
+from postboard.users.models import Role, User
 from tasks.dispatch import TaskiqDispatcher
 from tests.factories import make_audience, make_user
 from tests.integration.pipeline import Pipeline, drained, running_pipeline
@@ -29,7 +30,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")
 
 MEMBERS = 19
 USERS = MEMBERS + 1
-LIVE_CHANNELS = (names.POSTS_CHANNEL, names.NOTICES_CHANNEL)
 END = "end-of-test"
 
 
@@ -74,29 +74,25 @@ def _fan_out_done(pipeline: Pipeline, *, post_id: int, event_id: str) -> bool:
     )
 
 
-async def _everything_published(redis: Redis, pubsub: PubSub) -> dict[str, list[str]]:
-    """What reached the channels, read up to a marker this test publishes last on each.
+async def _everything_published(redis: Redis, pubsub: PubSub) -> list[dict[str, Any]]:
+    """The envelopes that reached the live channel, read up to a marker this test publishes last.
 
     Redis hands a subscriber its messages in the order the server received them, so
     everything the workers published before the fan-out finished is read before the
     marker: no waiting for silence.
     """
-    for channel in LIVE_CHANNELS:
-        await redis.publish(channel, END)
-    seen: dict[str, list[str]] = {channel: [] for channel in LIVE_CHANNELS}
-    ended: set[str] = set()
+    await redis.publish(names.LIVE_CHANNEL, END)
+    seen: list[dict[str, Any]] = []
     deadline = time.monotonic() + 10
-    while ended != set(LIVE_CHANNELS):
-        assert time.monotonic() < deadline, f"markers back only on {sorted(ended)}"
+    while True:
+        assert time.monotonic() < deadline, "the end marker never came back"
         # None also stands for a skipped subscribe confirmation: keep reading.
         if (message := await pubsub.get_message(timeout=1)) is None:
             continue
-        channel, data = message["channel"].decode(), message["data"].decode()
+        data = message["data"].decode()
         if data == END:
-            ended.add(channel)
-        else:
-            seen[channel].append(data)
-    return seen
+            return seen
+        seen.append(json.loads(data))
 
 
 async def test_live_switch_decides_what_reaches_the_channels_and_never_the_inboxes(
@@ -107,10 +103,11 @@ async def test_live_switch_decides_what_reaches_the_channels_and_never_the_inbox
         author = make_user(session, name="Ada Author", email="author@example.com", role=Role.EDITOR)
         make_audience(session, members=MEMBERS)
         _in_app_rule(session)
+        user_ids = session.exec(select(User.id)).all()
 
     redis = Redis.from_url(pipeline.env["REDIS_URL"])
     pubsub = redis.pubsub(ignore_subscribe_messages=True)
-    await pubsub.subscribe(*LIVE_CHANNELS)
+    await pubsub.subscribe(names.LIVE_CHANNEL)
     try:
         with pipeline.session() as session:
             published = await publish(
@@ -137,7 +134,13 @@ async def test_live_switch_decides_what_reaches_the_channels_and_never_the_inbox
         inboxes = session.exec(select(func.count(col(Notification.user_id).distinct()))).one()
     assert inboxes == USERS
     if live:
-        assert [json.loads(m)["id"] for m in seen[names.POSTS_CHANNEL]] == [post_id]
-        assert len(seen[names.NOTICES_CHANNEL]) == USERS
+        posts = [e["data"]["id"] for e in seen if e["type"] == names.POST_CREATED]
+        notices = [e["to"] for e in seen if e["type"] == names.NOTIFICATION_CREATED]
+        assert posts == [post_id]
+        # One private notice per user, each to that user's channel only.
+        assert sorted(notices) == sorted([names.user_room(u)] for u in user_ids)
+        # The workers' commits announced what changed (model events), to user channels for inbox rows.
+        changed = {e["data"]["kind"] for e in seen if e["type"] == names.RESOURCE_CHANGED}
+        assert {"notifications", "deliveries"} <= changed
     else:
-        assert seen == {names.POSTS_CHANNEL: [], names.NOTICES_CHANNEL: []}
+        assert seen == []

@@ -39,7 +39,7 @@ async def test_publish_reaches_every_inbox_once(pipeline: Pipeline) -> None:
 
     redis = Redis.from_url(os.environ["REDIS_URL"])
     pubsub = redis.pubsub(ignore_subscribe_messages=True)
-    await pubsub.subscribe(names.POSTS_CHANNEL)
+    await pubsub.subscribe(names.LIVE_CHANNEL)
     with pipeline.session() as session:
         result = await publish(
             session,
@@ -55,11 +55,13 @@ async def test_publish_reaches_every_inbox_once(pipeline: Pipeline) -> None:
 
     async def arrived() -> bool:
         if (message := await pubsub.get_message(timeout=1)) is not None:
-            live.append(message)
+            envelope = json.loads(message["data"])
+            if envelope["type"] == names.POST_CREATED:
+                live.append(envelope)
         return bool(live)
 
-    assert await eventually(arrived, within=70), "no live message on the posts channel"
-    assert json.loads(live[0]["data"])["id"] == post_id
+    assert await eventually(arrived, within=70), "no post.created on the live channel"
+    assert live[0]["data"]["id"] == post_id
     await pubsub.aclose()
     await redis.aclose()
 

@@ -103,8 +103,10 @@ async def test_notify_puts_one_row_in_every_inbox_and_announces_once(session: Se
     await notify_post(session, post_id=post.id or 0, bus=bus, settings=SETTINGS)
     assert session.exec(select(func.count()).select_from(Notification)).one() == 31
     channel, raw = bus.published[0]
-    assert channel == names.POSTS_CHANNEL
-    message = json.loads(raw)
+    assert channel == names.LIVE_CHANNEL
+    envelope = json.loads(raw)
+    assert (envelope["type"], envelope["version"], envelope["to"]) == (names.POST_CREATED, 1, [names.SIGNED_IN_ROOM])
+    message = envelope["data"]
     assert message["title"] == "Launch day"
     assert message["author"] == "Ada Lovelace"
     assert set(message) == {"id", "title", "author", "excerpt", "created_at", "url"}

@@ -35,7 +35,7 @@ async def test_a_post_reaches_every_inbox_and_is_announced_only_while_live(sessi
     async with open_bus(enabled=enabled, url="redis://unused", connect=lambda _url: twin) as bus:
         await notify_post(session, post_id=post.id or 0, bus=bus, settings=SETTINGS)
     assert _inbox_rows(session) == 31
-    assert [channel for channel, _ in twin.published] == ([names.POSTS_CHANNEL] if enabled else [])
+    assert [channel for channel, _ in twin.published] == ([names.LIVE_CHANNEL] if enabled else [])
 
 
 @pytest.mark.parametrize("enabled", [False, True])

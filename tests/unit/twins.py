@@ -34,6 +34,8 @@ class MemoryRooms(Rooms):
         super().__init__()
         self.tabs: dict[str, set[str]] = {}
         self.sent: list[tuple[str, StateUpdate]] = []
+        # Tabs whose socket has gone.
+        self.gone: set[str] = set()
 
     async def join(self, sid: str, *rooms: str) -> None:
         """Put a tab into rooms."""
@@ -53,6 +55,10 @@ class MemoryRooms(Rooms):
     def members(self, room: str) -> frozenset[str]:
         """The tabs in a room."""
         return frozenset(self.tabs.get(room, ()))
+
+    def connected(self, sid: str) -> bool:
+        """Whether a tab is still there."""
+        return sid not in self.gone
 
     def occupied(self, prefixes: Iterable[str]) -> list[str]:
         """Rooms named with `prefixes` that hold a tab."""

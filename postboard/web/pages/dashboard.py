@@ -8,7 +8,7 @@ from postboard.db import session_scope
 from postboard.errors import Forbidden, ValidationFailed
 from postboard.live.messages import LivePost
 from postboard.posts.models import CONTENT_MAX, TITLE_MAX, PostView
-from postboard.posts.service import feed_page, get_post, publish
+from postboard.posts.service import feed_page, get_post, posts_by_ids, publish
 from postboard.users.models import User
 from postboard.web import deps
 from postboard.web.components.feed import PostRow, post_row
@@ -36,15 +36,31 @@ class FeedState(AppState):
     notice: Field[str] = field("")
 
     @event
-    def load(self) -> None:
-        """Load the newest posts."""
+    async def load(self) -> None:
+        """Load the newest posts, and follow edits and deletions of them."""
         if not self.signed_in:
             return
+        await self.watch("posts")
         with session_scope() as session:
             found = feed_page(session, limit=FEED_SIZE)
         rows = [to_row(p) for p in found.posts]
         self.posts, self.has_older = rows, found.has_older
         self.feed_top_id = int(rows[0]["id"]) if rows else 0
+
+    @event
+    def refresh_posts(self, ids: list[int]) -> None:
+        """Re-read the shown posts among `ids` (all shown when empty): edited ones change, deleted ones go."""
+        shown = [int(p["id"]) for p in self.posts]
+        wanted = [i for i in shown if not ids or i in ids]
+        if not wanted:
+            return
+        with session_scope() as session:
+            fresh = posts_by_ids(session, ids=wanted)
+        self.posts = [
+            to_row(fresh[i]) if i in fresh else row
+            for row in self.posts
+            if (i := int(row["id"])) in fresh or i not in wanted
+        ]
 
     @event
     def load_older(self) -> None:

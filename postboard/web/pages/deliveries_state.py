@@ -118,7 +118,12 @@ class DeliveriesState(AppState):
         return f"{self.offset + 1}–{min(self.offset + PAGE_SIZE, self.total)} of {self.total}"
 
     @event_handler
-    def load(self) -> None:
+    def reread(self) -> None:
+        """Deliveries changed: re-read the page shown, filters kept."""
+        self._reload()
+
+    @event_handler
+    async def load(self) -> None:
         """Read the filters from the address (?event=…&status=…&channel=…) and list the newest."""
         if not self.is_admin:
             return
@@ -128,6 +133,7 @@ class DeliveriesState(AppState):
         self.channel = query.get("channel", ALL) if query.get("channel") in {c.value for c in Channel} else ALL
         self.offset, self.open = 0, False
         self._reload()
+        await self.watch("deliveries")
 
     @event_handler
     def set_status(self, value: str) -> None:

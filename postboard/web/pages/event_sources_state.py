@@ -2,7 +2,7 @@
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import reflex as rx
 from pydantic import ValidationError
@@ -32,6 +32,8 @@ class SourceRow:
 
 class SourcesState(RecordEditorState, AppState):
     """The sources listed and the one being edited."""
+
+    watch_kind: ClassVar[str] = "sources"
 
     rows: Field[list[SourceRow]] = field(default_factory=list)
     # Bumped on every open, so the form's inputs remount with the new defaults.

@@ -7,6 +7,7 @@ from reflex.vars import ObjectVar
 
 from postboard.db import session_scope
 from postboard.notifications.service import inbox_page, mark_all_read, mark_read
+from postboard.web import routes
 from postboard.web.components.layout import page
 from postboard.web.event import event
 from postboard.web.field import Field, field
@@ -58,6 +59,12 @@ class InboxState(AppState):
     def has_older(self) -> bool:
         """Whether an older page exists."""
         return self.newer + len(self.items) < self.total
+
+    @event
+    def reread(self) -> None:
+        """Someone (another tab, a worker) changed this user's notifications: re-read the page shown."""
+        if self.signed_in and self.router.page.path == routes.NOTIFICATIONS:
+            self._reload()
 
     @event
     def load(self) -> None:

@@ -1,7 +1,7 @@
 """What the platform's list-and-form pages share: the open form, its errors, and saving or deleting a record."""
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 import reflex as rx
 from reflex.event import EventSpec
@@ -33,14 +33,28 @@ class RecordEditorState(rx.State, mixin=True):
         # AppState's, which every state using this mixin also derives from.
         is_admin: bool
 
+        async def watch(self, kind: str) -> bool:
+            """AppState's."""
+            ...
+
     def _reload(self) -> None:
         raise NotImplementedError
 
+    # The resource kind the page lists (`live.channels.ADMIN_KINDS`): it re-reads when rows change.
+    watch_kind: ClassVar[str]
+
     @event
-    def load(self) -> None:
-        """List the records, the form closed."""
+    async def load(self) -> None:
+        """List the records, the form closed, and follow changes others make to them."""
         if self.is_admin:
             self.editing = False
+            self._reload()
+            await self.watch(self.watch_kind)
+
+    @event
+    def reread(self) -> None:
+        """Someone else changed these records: re-read the list (an open form is left as it is)."""
+        if self.is_admin:
             self._reload()
 
     @event

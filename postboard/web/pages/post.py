@@ -6,12 +6,13 @@ from reflex.vars import NumberVar
 from postboard import names
 from postboard.db import session_scope
 from postboard.errors import NotFound
+from postboard.posts.models import PostView
 from postboard.posts.service import get_post
+from postboard.users.models import Role
 from postboard.web.components.layout import page
 from postboard.web.event import event
 from postboard.web.field import Field, field
 from postboard.web.monitor_hub import read_progress
-from postboard.web.realtime import rooms
 from postboard.web.state import AppState
 
 
@@ -27,31 +28,41 @@ class PostState(AppState):
     is_author: Field[bool] = field(False)
     progress: Field[dict[str, int]] = field(default_factory=dict)
 
+    shown_id: Field[int] = field(0)
+
+    def _read(self) -> PostView | None:
+        try:
+            with session_scope() as session:
+                post = get_post(session, post_id=self.shown_id)
+        except NotFound:
+            self.found = False
+            return None
+        self.found = True
+        self.title, self.content, self.author = post.title, post.content, post.author_name
+        self.created_at = post.created_at.isoformat()
+        self.is_author = post.author_id == self.user_id
+        return post
+
     @event
     async def load(self) -> None:
-        """Load the post named in the URL; its author also gets the live fan-out progress."""
+        """Load the post named in the URL; its author and admins also get the live fan-out progress."""
         if not self.signed_in:
             return
         raw = str(self.router.page.params.get("post_id", ""))
         self.found = self.is_author = False
-        if not raw.isdigit():
+        self.shown_id = int(raw) if raw.isdigit() else 0
+        if not self.shown_id or (post := self._read()) is None:
             return
-        try:
-            with session_scope() as session:
-                post = get_post(session, post_id=int(raw))
-        except NotFound:
-            return
-        self.found = True
-        self.title, self.content, self.author = (
-            post.title,
-            post.content,
-            post.author_name,
-        )
-        self.created_at = post.created_at.isoformat()
-        self.is_author = post.author_id == self.user_id
-        if self.is_author:
+        await self.watch("posts")
+        if self.is_author or self.user_role == Role.ADMIN:
             self.progress = read_progress(post.id) or {}
-            await rooms.join(self.router.session.session_id, names.post_room(post.id))
+            await self.enter(names.post_room(post.id), post_author=post.author_id)
+
+    @event
+    def refresh_posts(self, ids: list[int]) -> None:
+        """Posts changed: re-read this one if it is among them (gone when it was deleted)."""
+        if self.shown_id and (not ids or self.shown_id in ids):
+            self._read()
 
 
 def _segment(value: NumberVar, color: str, label: str) -> rx.Component:
@@ -152,7 +163,7 @@ def post_page() -> rx.Component:
                 color_scheme="orange",
             ),
         ),
-        rx.cond(PostState.is_author & PostState.found, rx.box(progress_bar(), margin_top="1em")),
+        rx.cond((PostState.is_author | PostState.is_admin) & PostState.found, rx.box(progress_bar(), margin_top="1em")),
         rx.link("← Back to the feed", href="/", size="2", margin_top="1em", display="block"),
         title="Post",
     )

@@ -11,7 +11,6 @@ from postboard.web.components.layout import page
 from postboard.web.event import event
 from postboard.web.field import Field, field
 from postboard.web.monitor_hub import queue_snapshot
-from postboard.web.realtime import rooms
 from postboard.web.state import AppState
 
 Row = dict[str, Any]
@@ -41,7 +40,7 @@ class QueuesState(AppState):
         if not self.is_admin:
             return
         await self._refresh()
-        await rooms.join(self.router.session.session_id, names.QUEUES_ROOM)
+        await self.enter(names.QUEUES_ROOM)
 
     @event
     def set_queue_filter(self, value: str) -> None:

@@ -1,7 +1,7 @@
 """The state behind /rules: the rules listed and the form, checked by the events service on save."""
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import reflex as rx
 from pydantic import ValidationError
@@ -93,6 +93,8 @@ def _conditions_text(rule: Rule) -> str:
 
 class RulesState(RecordEditorState, AppState):
     """The rules listed and the one being edited."""
+
+    watch_kind: ClassVar[str] = "rules"
 
     rows: Field[list[RuleRow]] = field(default_factory=list)
     sources: Field[list[Choice]] = field(default_factory=list)

@@ -1,7 +1,7 @@
 """The state behind /templates: the templates listed, the one being edited, its live preview."""
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import reflex as rx
 from pydantic import ValidationError
@@ -44,6 +44,8 @@ class TemplateRow:
 
 class TemplatesState(RecordEditorState, AppState):
     """The templates listed, the one being edited and its live preview."""
+
+    watch_kind: ClassVar[str] = "templates"
 
     rows: Field[list[TemplateRow]] = field(default_factory=list)
     source_names: Field[list[str]] = field(default_factory=list)

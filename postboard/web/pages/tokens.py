@@ -63,9 +63,16 @@ class TokensState(AppState):
             ]
 
     @event
-    def load(self) -> None:
-        """List the tokens; a secret shown earlier is gone for good."""
+    async def load(self) -> None:
+        """List the tokens (a secret shown earlier is gone for good), and follow changes to them."""
         self.new_secret = self.new_name = ""
+        if self.is_admin:
+            self._reload()
+            await self.watch("tokens")
+
+    @event
+    def reread(self) -> None:
+        """Someone else changed tokens: re-read the list (a secret being shown stays)."""
         if self.is_admin:
             self._reload()
 

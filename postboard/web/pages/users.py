@@ -33,8 +33,15 @@ class UsersState(AppState):
             ]
 
     @event
-    def load(self) -> None:
-        """Load the first page of users."""
+    async def load(self) -> None:
+        """Load the first page of users, and follow role changes and sign-ups."""
+        if self.is_admin:
+            self._reload()
+            await self.watch("users")
+
+    @event
+    def reread(self) -> None:
+        """Someone else changed users: re-read the list with the same search."""
         if self.is_admin:
             self._reload()
 

@@ -1,0 +1,147 @@
+"""The socket gate: which channels each tab of this process is in, by `live.channels`, re-checked every second.
+
+A page load admits the tab (its session channels, no page channels); the page then asks
+to enter its own. Every second the gate re-reads every tab's session in one query: a tab
+whose user was signed out, whose session expired or whose role changed leaves what it may
+no longer receive at once, and is told (`changed`) so the page can follow.
+"""
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from reflex.state import StateUpdate
+
+from postboard import names
+from postboard.db import session_scope
+from postboard.errors import OUTAGES
+from postboard.live.channels import Viewer, may_receive, session_channels
+from postboard.users.models import Role
+from postboard.users.service import live_sessions, token_hash
+from postboard.web.realtime import Rooms, rooms, state_update
+
+log = logging.getLogger(__name__)
+
+SessionReader = Callable[[Sequence[str]], dict[str, tuple[int, Role]]]
+
+
+def read_sessions(hashes: Sequence[str]) -> dict[str, tuple[int, Role]]:
+    """Read the live sessions among these token hashes from the database."""
+    with session_scope() as session:
+        return live_sessions(session, token_hashes=hashes)
+
+
+@dataclass
+class Tab:
+    """One signed-in tab: its session, who it is, since when, and the page channels it entered."""
+
+    token_hash: str
+    viewer: Viewer
+    since: float
+    # Page channel -> the author of its post (for `post.{id}`), None for the others.
+    page: dict[str, int | None] = field(default_factory=dict)
+
+
+class Gate:
+    """Admits tabs to channels, and takes them out again when their access changes."""
+
+    def __init__(
+        self, rooms: Rooms, *, read: SessionReader = read_sessions, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.rooms = rooms
+        self.tabs: dict[str, Tab] = {}
+        self._read = read
+        self._clock = clock
+        # Sent to a tab whose access changed (set at startup to the root state's handler).
+        self.changed: StateUpdate = state_update()
+
+    async def admit(self, sid: str, *, token: str, viewer: Viewer | None) -> None:
+        """A page load: leave the page channels, then be in exactly the viewer's session channels."""
+        if not sid:
+            return
+        await self.rooms.leave(sid, *names.PAGE_ROOMS)
+        if viewer is None:
+            await self.drop(sid)
+            return
+        old = self.tabs.get(sid)
+        since = old.since if old is not None and old.viewer.user_id == viewer.user_id else self._clock()
+        self.tabs[sid] = Tab(token_hash(token), viewer, since)
+        await self._settle(sid)
+
+    async def enter(self, sid: str, channel: str, *, post_author: int | None = None) -> bool:
+        """Put an admitted tab into one of its page's channels, if its viewer may receive it."""
+        tab = self.tabs.get(sid)
+        if tab is None or not may_receive(tab.viewer, channel, post_author=post_author):
+            return False
+        tab.page[channel] = post_author
+        await self.rooms.join(sid, channel)
+        return True
+
+    async def drop(self, sid: str) -> None:
+        """Sign-out or a dead session: the tab leaves every channel."""
+        self.tabs.pop(sid, None)
+        await self.rooms.leave(sid, *names.SESSION_ROOMS, *names.PAGE_ROOMS)
+
+    def online_here(self) -> dict[int, float]:
+        """The users with a tab on this process, each with the earliest time one of their tabs came."""
+        online: dict[int, float] = {}
+        for tab in self.tabs.values():
+            user = tab.viewer.user_id
+            online[user] = min(online.get(user, tab.since), tab.since)
+        return online
+
+    async def recheck(self) -> int:
+        """Re-read every tab's session; move the tabs whose access changed. Return how many moved."""
+        for sid in [s for s in self.tabs if not self.rooms.connected(s)]:
+            del self.tabs[sid]
+        if not self.tabs:
+            return 0
+        found = await asyncio.to_thread(self._read, sorted({t.token_hash for t in self.tabs.values()}))
+        moved = 0
+        for sid, tab in list(self.tabs.items()):
+            now = found.get(tab.token_hash)
+            viewer = Viewer(*now) if now is not None else None
+            if viewer == tab.viewer:
+                continue
+            if viewer is None:
+                await self.drop(sid)
+            else:
+                tab.viewer = viewer
+                await self._settle(sid)
+            await self.rooms.emit(sid, self.changed)
+            moved += 1
+        return moved
+
+    async def run(self, interval: float = 1.0) -> None:
+        """Re-check for the life of the process."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                moved = await self.recheck()
+            except OUTAGES as exc:
+                log.warning("channel re-check skipped (%s)", exc)
+            except Exception:
+                log.exception("channel re-check failed")
+            else:
+                if moved:
+                    log.info("channel access changed for %s tab(s)", moved)
+
+    async def _settle(self, sid: str) -> None:
+        tab = self.tabs[sid]
+        wanted = session_channels(tab.viewer)
+        await self.rooms.leave(sid, *names.SESSION_ROOMS, keep=wanted)
+        for channel, author in list(tab.page.items()):
+            if not may_receive(tab.viewer, channel, post_author=author):
+                del tab.page[channel]
+                await self.rooms.leave(sid, channel, keep=tab.page)
+        await self.rooms.join(sid, *wanted)
+
+
+def viewer_of(user_id: int, role: str) -> Viewer | None:
+    """The viewer of a signed-in tab (None when nobody is signed in)."""
+    return Viewer(user_id, Role(role)) if user_id else None
+
+
+gate = Gate(rooms)

@@ -3,11 +3,14 @@
 import json
 
 from reflex.constants.state import FIELD_MARKER
+from reflex.event import EventCallback
 from reflex.utils.format import json_dumps
 
-from postboard.live.messages import LivePost
+from postboard import names
+from postboard.live.messages import Envelope, LiveNotice, LivePost
 from postboard.web.live_hub import LiveHub
 from postboard.web.state import AppState
+from postboard.web.watchers import Watchers
 from tests.unit.twins import MemoryRooms
 
 
@@ -44,3 +47,74 @@ def test_repeated_message_is_not_listed_twice_and_buffer_is_bounded() -> None:
     posts = update.delta["s"][f"live_posts{FIELD_MARKER}"]
     assert [p["id"] for p in posts][:2] == [59, 58]
     assert len(posts) == len({p["id"] for p in posts}) == hub.recent.maxlen
+
+
+def _envelope(type: str, to: list[str], data: dict[str, object]) -> str:
+    return Envelope(type=type, to=to, data=data).model_dump_json()
+
+
+async def test_each_envelope_goes_only_to_the_channels_it_names() -> None:
+    rooms = MemoryRooms()
+    hub = LiveHub(rooms, state="s", refresh_unread=AppState.refresh_unread)
+    await hub.handle(_envelope(names.POST_CREATED, [names.SIGNED_IN_ROOM], _post(1).model_dump()))
+    notice = LiveNotice(title="Queue backed up", body="b", url="/queues").model_dump()
+    await hub.handle(_envelope(names.NOTIFICATION_CREATED, [names.ADMINS_ROOM], notice))
+    await hub.handle(_envelope(names.NOTIFICATION_CREATED, ["user.7"], notice))
+    await hub.handle(_envelope("something.new", ["user.7"], {}))
+    await hub.handle("not json")
+    assert [room for room, _ in rooms.sent] == [names.SIGNED_IN_ROOM, names.ADMINS_ROOM, "user.7"]
+
+
+async def test_changes_are_coalesced_to_one_push_a_second_per_channel_with_the_ids_joined() -> None:
+    rooms = MemoryRooms()
+    watchers = Watchers()
+    asked: list[list[int]] = []
+
+    def reload(ids: list[int]) -> EventCallback[()]:
+        asked.append(ids)
+        return AppState.refresh_unread
+
+    watchers.page("rules", "rules_state", reload)
+    hub = LiveHub(rooms, state="s", refresh_unread=AppState.refresh_unread, watchers=watchers)
+    await rooms.join("admin-tab", names.watch_room("rules", "rules_state"))
+    await rooms.join("admin-tab-2", names.watch_room("rules", "other_page"))
+    change = {"kind": "rules", "ids": [3], "actions": ["updated"]}
+    await hub.handle(_envelope(names.RESOURCE_CHANGED, ["watch.rules"], change))
+    assert await hub.flush(now=100.0) == 1
+    assert asked == [[3]]
+    for ids in ([4], [5, 4]):
+        await hub.handle(_envelope(names.RESOURCE_CHANGED, ["watch.rules"], {**change, "ids": ids}))
+    assert await hub.flush(now=100.5) == 0  # pushed less than a second ago
+    assert await hub.flush(now=101.0) == 1
+    assert asked == [[3], [4, 5]]
+    # Only the page that registered a reload gets a push; the other tab in a rules room gets none.
+    assert {room for room, _ in rooms.sent} == {names.watch_room("rules", "rules_state")}
+    await hub.handle(_envelope(names.RESOURCE_CHANGED, ["watch.rules"], {**change, "ids": []}))
+    await hub.flush(now=103.0)
+    assert asked[-1] == []
+
+
+async def test_a_change_to_a_users_rows_makes_their_tabs_reread_the_unread_count() -> None:
+    rooms = MemoryRooms()
+    hub = LiveHub(rooms, state="s", refresh_unread=AppState.refresh_unread)
+    change = {"kind": "notifications", "ids": [], "actions": ["read"]}
+    await hub.handle(_envelope(names.RESOURCE_CHANGED, ["user.3", "user.4"], change))
+    await hub.flush(now=10.0)
+    assert sorted(room for room, _ in rooms.sent) == ["user.3", "user.4"]
+    assert all(update.events for _, update in rooms.sent)
+
+
+async def test_edited_and_deleted_posts_are_replaced_or_dropped_in_the_live_buffer() -> None:
+    rooms = MemoryRooms()
+    edited = _post(2, title="Edited")
+    hub = LiveHub(rooms, state="s", refresh_unread=AppState.refresh_unread, read_posts=lambda ids: {2: edited})
+    for n in (1, 2, 3):
+        await hub.handle(_envelope(names.POST_CREATED, [names.SIGNED_IN_ROOM], _post(n).model_dump()))
+    rooms.sent.clear()
+    change = {"kind": "posts", "ids": [2, 3], "actions": ["updated", "deleted"]}
+    await hub.handle(_envelope(names.RESOURCE_CHANGED, ["watch.posts"], change))
+    await hub.flush(now=50.0)
+    [(room, update)] = rooms.sent
+    assert room == names.SIGNED_IN_ROOM
+    posts = update.delta["s"][f"live_posts{FIELD_MARKER}"]
+    assert [(p["id"], p["title"]) for p in posts] == [(2, "Edited 2"), (1, "Hello 1")]

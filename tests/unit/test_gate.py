@@ -1,0 +1,118 @@
+"""The socket gate: tabs join only what they may, and leave it within one re-check when access changes."""
+
+from collections.abc import Sequence
+
+from postboard import names
+from postboard.live.channels import Viewer
+from postboard.users.models import Role
+from postboard.users.service import token_hash
+from postboard.web.gate import Gate
+from tests.unit.twins import MemoryRooms
+
+
+class Sessions:
+    """The sessions table as the gate reads it: token hash -> (user id, role)."""
+
+    def __init__(self) -> None:
+        self.live: dict[str, tuple[int, Role]] = {}
+        self.reads = 0
+
+    def add(self, token: str, user_id: int, role: Role) -> Viewer:
+        self.live[token_hash(token)] = (user_id, role)
+        return Viewer(user_id, role)
+
+    def read(self, hashes: Sequence[str]) -> dict[str, tuple[int, Role]]:
+        self.reads += 1
+        return {h: self.live[h] for h in hashes if h in self.live}
+
+
+def _gate() -> tuple[Gate, MemoryRooms, Sessions]:
+    rooms, sessions = MemoryRooms(), Sessions()
+    return Gate(rooms, read=sessions.read, clock=lambda: 100.0), rooms, sessions
+
+
+async def test_admit_puts_a_tab_in_its_session_channels_only() -> None:
+    gate, rooms, sessions = _gate()
+    await gate.admit("a", token="ta", viewer=sessions.add("ta", 1, Role.ADMIN))
+    await gate.admit("m", token="tm", viewer=sessions.add("tm", 3, Role.MEMBER))
+    assert set(rooms.rooms_of("a")) == {names.SIGNED_IN_ROOM, "user.1", names.ADMINS_ROOM}
+    assert set(rooms.rooms_of("m")) == {names.SIGNED_IN_ROOM, "user.3"}
+
+
+async def test_a_page_channel_is_entered_only_when_allowed_and_left_at_the_next_page_load() -> None:
+    gate, rooms, sessions = _gate()
+    member = sessions.add("tm", 3, Role.MEMBER)
+    await gate.admit("m", token="tm", viewer=member)
+    assert not await gate.enter("m", names.QUEUES_ROOM)
+    assert not await gate.enter("m", names.post_room(5), post_author=2)
+    assert not await gate.enter("m", "user.4")
+    assert await gate.enter("m", names.watch_room("posts", "feed_state"))
+    assert names.QUEUES_ROOM not in rooms.rooms_of("m")
+    await gate.admit("m", token="tm", viewer=member)
+    assert set(rooms.rooms_of("m")) == {names.SIGNED_IN_ROOM, "user.3"}
+
+
+async def test_a_tab_not_admitted_enters_nothing() -> None:
+    gate, rooms, _ = _gate()
+    assert not await gate.enter("x", names.SIGNED_IN_ROOM)
+    assert rooms.rooms_of("x") == []
+
+
+async def test_a_demoted_admin_leaves_admin_channels_at_the_next_recheck_and_is_told() -> None:
+    gate, rooms, sessions = _gate()
+    await gate.admit("a", token="ta", viewer=sessions.add("ta", 1, Role.ADMIN))
+    await gate.enter("a", names.QUEUES_ROOM)
+    await gate.enter("a", names.post_room(5), post_author=2)
+    await gate.enter("a", names.watch_room("rules", "rules_state"))
+    await gate.enter("a", names.watch_room("posts", "feed_state"))
+    assert await gate.recheck() == 0
+    assert rooms.sent == []
+
+    sessions.add("ta", 1, Role.MEMBER)
+    assert await gate.recheck() == 1
+    assert set(rooms.rooms_of("a")) == {names.SIGNED_IN_ROOM, "user.1", names.watch_room("posts", "feed_state")}
+    assert [room for room, _ in rooms.sent] == ["a"]
+
+
+async def test_a_promoted_member_joins_admins_at_the_next_recheck() -> None:
+    gate, rooms, sessions = _gate()
+    await gate.admit("m", token="tm", viewer=sessions.add("tm", 3, Role.MEMBER))
+    sessions.add("tm", 3, Role.ADMIN)
+    assert await gate.recheck() == 1
+    assert names.ADMINS_ROOM in rooms.rooms_of("m")
+
+
+async def test_a_signed_out_or_expired_session_leaves_every_channel() -> None:
+    gate, rooms, sessions = _gate()
+    await gate.admit("a", token="ta", viewer=sessions.add("ta", 1, Role.ADMIN))
+    await gate.admit("b", token="ta", viewer=Viewer(1, Role.ADMIN))  # a second tab of the same session
+    await gate.admit("m", token="tm", viewer=sessions.add("tm", 3, Role.MEMBER))
+    await gate.enter("a", names.QUEUES_ROOM)
+    del sessions.live[token_hash("ta")]
+    assert await gate.recheck() == 2
+    assert rooms.rooms_of("a") == rooms.rooms_of("b") == []
+    assert set(rooms.rooms_of("m")) == {names.SIGNED_IN_ROOM, "user.3"}
+    assert set(gate.tabs) == {"m"}
+
+
+async def test_recheck_reads_every_session_in_one_query_and_forgets_closed_tabs() -> None:
+    gate, rooms, sessions = _gate()
+    for n in range(50):
+        await gate.admit(f"t{n}", token=f"tok{n}", viewer=sessions.add(f"tok{n}", n + 1, Role.MEMBER))
+    rooms.gone.update({"t0", "t1"})
+    await gate.recheck()
+    assert sessions.reads == 1
+    assert len(gate.tabs) == 48
+
+
+async def test_online_here_counts_a_user_once_with_their_first_tab() -> None:
+    rooms, sessions = MemoryRooms(), Sessions()
+    times = iter([10.0, 20.0, 30.0])
+    gate = Gate(rooms, read=sessions.read, clock=lambda: next(times))
+    viewer = sessions.add("t", 7, Role.MEMBER)
+    await gate.admit("a", token="t", viewer=viewer)
+    await gate.admit("b", token="t", viewer=viewer)
+    await gate.admit("c", token="u", viewer=sessions.add("u", 8, Role.MEMBER))
+    assert gate.online_here() == {7: 10.0, 8: 30.0}
+    await gate.drop("a")
+    assert gate.online_here() == {7: 20.0, 8: 30.0}

@@ -32,6 +32,28 @@ def _users_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _users_role(args: argparse.Namespace) -> int:
+    from sqlmodel import select
+
+    from postboard.db import session_scope
+    from postboard.users.models import User
+    from postboard.users.service import set_role
+
+    try:
+        with session_scope() as session:
+            found = session.exec(select(User).where(User.email == args.email.strip().lower())).first()
+            if found is None or found.id is None:
+                raise ValidationFailed({"email": f"no account with the email {args.email}"})
+            user = set_role(session, user_id=found.id, role=Role(args.role))
+    except ValidationFailed as exc:
+        for field, message in exc.errors.items():
+            print(f"error: {field}: {message}", file=sys.stderr)
+        return 2
+    # Their open tabs follow within a second (the web's channel gate re-reads sessions).
+    print(f"{user.email} is now {user.role}")
+    return 0
+
+
 def _users_seed(args: argparse.Namespace) -> int:
     from postboard.db import session_scope
     from postboard.users.service import seed_members
@@ -114,6 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--password", required=True)
     create.add_argument("--role", choices=[r.value for r in Role], default=Role.MEMBER.value)
     create.set_defaults(run=_users_create)
+    role = users.add_parser("role", help="change an account's role")
+    role.add_argument("--email", required=True)
+    role.add_argument("--role", choices=[r.value for r in Role], required=True)
+    role.set_defaults(run=_users_role)
     seed = users.add_parser("seed", help="insert N fake members")
     seed.add_argument("count", type=int)
     seed.add_argument("--password", default="password123")

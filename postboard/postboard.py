@@ -8,7 +8,7 @@ import reflex as rx
 from postboard.db import session_scope
 from postboard.live import model_events
 from postboard.live.messages import LivePost
-from postboard.posts.service import posts_by_ids
+from postboard.posts.service import latest_posts, posts_by_ids
 from postboard.settings import get_settings
 from postboard.web import deps, routes
 from postboard.web.api import create_api
@@ -89,12 +89,16 @@ async def realtime(app: rx.App) -> None:
         await monitor.run()
         return
     gate.changed = state_update(events=[AppState.access_changed])
+    with session_scope() as session:
+        # What a tab admitted now has seen, until the next post goes out.
+        gate.note_post(max((p.id for p in latest_posts(session, limit=1)), default=0))
     live = LiveHub(
         rooms,
         state=AppState.get_full_name(),
         refresh_unread=AppState.refresh_unread,
         watchers=page_watchers(),
         read_posts=read_live_posts,
+        on_post=gate.note_post,
     )
     await asyncio.gather(live.run(), monitor.run(), gate.run())
 

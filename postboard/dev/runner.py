@@ -111,6 +111,10 @@ def _child_env(base: Mapping[str, str], frontend_port: int, backend_port: int) -
     env = dict(base)
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("REFLEX_USE_NPM", "1")
+    # Ping every 5 s, give up after 10 more: a crashed tab leaves presence within 15 s (Reflex: 25 + 120 s),
+    # and a silently cut-off tab stops counting as having seen live posts within 5 s.
+    env.setdefault("REFLEX_SOCKET_INTERVAL", "5")
+    env.setdefault("REFLEX_SOCKET_TIMEOUT", "10")
     env["FRONTEND_PORT"], env["BACKEND_PORT"] = str(frontend_port), str(backend_port)
     env.setdefault("API_URL", f"http://localhost:{backend_port}")
     env.setdefault("APP_URL", f"http://localhost:{frontend_port}")

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from postboard.clock import utcnow
 from postboard.live.model_events import note_change
 from postboard.notifications.models import Notification
-from postboard.posts.models import PostView
+from postboard.posts.models import Post, PostView
 from postboard.users.models import User
 
 
@@ -114,8 +114,11 @@ def unread_summary(session: Session, *, user_id: int) -> UnreadSummary:
         .select_from(Notification)
         .where(Notification.user_id == user_id, col(Notification.read_at).is_(None))
     ).one()
-    newest = session.exec(select(func.max(Notification.post_id)).where(Notification.user_id == user_id)).one()
-    return UnreadSummary(count=count, newest_post_id=newest or 0)
+    notified = session.exec(select(func.max(Notification.post_id)).where(Notification.user_id == user_id)).one()
+    # Posts from before the account existed never reach its inbox: the live badge must not count them.
+    joined = select(User.created_at).where(User.id == user_id).scalar_subquery()
+    before = session.exec(select(func.max(Post.id)).where(col(Post.created_at) <= joined)).one()
+    return UnreadSummary(count=count, newest_post_id=max(notified or 0, before or 0))
 
 
 def mark_read(session: Session, *, user_id: int, notification_id: int) -> bool:

@@ -4,7 +4,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from postboard import names
 from postboard.errors import Forbidden, NotFound, ValidationFailed
@@ -92,6 +92,13 @@ def posts_by_ids(session: Session, *, ids: Sequence[int]) -> dict[int, PostView]
         return {}
     query = select(Post, User.name).join(User, col(User.id) == col(Post.author_id)).where(col(Post.id).in_(ids))
     return {post.id: _view(post, name) for post, name in session.exec(query).all() if post.id is not None}
+
+
+def posts_after(session: Session, *, after_id: int) -> tuple[int, str]:
+    """Count the posts newer than `after_id`, with the newest one's title ("" when none)."""
+    count = session.exec(select(func.count()).select_from(Post).where(col(Post.id) > after_id)).one()
+    newest = session.exec(select(Post.title).where(col(Post.id) > after_id).order_by(col(Post.id).desc())).first()
+    return count, newest or ""
 
 
 def latest_posts(session: Session, *, limit: int = 20, before_id: int | None = None) -> Sequence[PostView]:

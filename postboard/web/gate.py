@@ -4,11 +4,18 @@ A page load admits the tab (its session channels, no page channels); the page th
 to enter its own. Every second the gate re-reads every tab's session in one query: a tab
 whose user was signed out, whose session expired or whose role changed leaves what it may
 no longer receive at once, and is told (`changed`) so the page can follow.
+
+The gate also remembers the newest live post each connected tab was there for, so a tab
+whose socket dropped and came back (same browser tab, new socket) can be told what it
+missed. It is exact for a closed socket to within the one-second re-check; a silent network
+cut is noticed at the next ping (REFLEX_SOCKET_INTERVAL), so posts sent just before such a
+cut can count as seen.
 """
 
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -23,6 +30,9 @@ from postboard.users.service import live_sessions, token_hash
 from postboard.web.realtime import Rooms, rooms, state_update
 
 log = logging.getLogger(__name__)
+
+# Tabs whose socket went, remembered for their return (a few bytes each).
+LEFT_KEPT = 20_000
 
 SessionReader = Callable[[Sequence[str]], dict[str, tuple[int, Role]]]
 
@@ -40,6 +50,9 @@ class Tab:
     token_hash: str
     viewer: Viewer
     since: float
+    # The browser tab (Reflex's client token: the same across its sockets) and the newest live post it was there for.
+    client: str = ""
+    seen_post: int = 0
     # Page channel -> the author of its post (for `post.{id}`), None for the others.
     page: dict[str, int | None] = field(default_factory=dict)
 
@@ -56,8 +69,12 @@ class Gate:
         self._clock = clock
         # Sent to a tab whose access changed (set at startup to the root state's handler).
         self.changed: StateUpdate = state_update()
+        # The newest post announced live, and what tabs whose socket went had seen, by client token.
+        self.newest_post = 0
+        self._left: OrderedDict[str, int] = OrderedDict()
+        self._returning: dict[str, int] = {}
 
-    async def admit(self, sid: str, *, token: str, viewer: Viewer | None) -> None:
+    async def admit(self, sid: str, *, token: str, viewer: Viewer | None, client: str = "") -> None:
         """A page load: leave the page channels, then be in exactly the viewer's session channels."""
         if not sid:
             return
@@ -66,9 +83,30 @@ class Gate:
             await self.drop(sid)
             return
         old = self.tabs.get(sid)
+        if old is None and client:
+            self._note_return(sid, client)
         since = old.since if old is not None and old.viewer.user_id == viewer.user_id else self._clock()
-        self.tabs[sid] = Tab(token_hash(token), viewer, since)
+        seen = old.seen_post if old is not None else self.newest_post
+        self.tabs[sid] = Tab(token_hash(token), viewer, since, client, seen)
         await self._settle(sid)
+
+    def note_post(self, post_id: int) -> None:
+        """A post went out live to every connected tab."""
+        self.newest_post = max(self.newest_post, post_id)
+
+    def missed_since(self, sid: str) -> int | None:
+        """For a tab back on a new socket: the newest post it had seen before (None if it is not back)."""
+        return self._returning.pop(sid, None)
+
+    def _note_return(self, sid: str, client: str) -> None:
+        # The same browser tab on a new socket: its old socket is gone, or about to be noticed gone
+        # (it stays in `tabs` until the re-check sees it gone, so it still leaves what it may not receive).
+        seen = self._left.pop(client, None)
+        for tab in self.tabs.values():
+            if tab.client == client:
+                seen = tab.seen_post if seen is None else max(seen, tab.seen_post)
+        if seen is not None:
+            self._returning[sid] = seen
 
     async def enter(self, sid: str, channel: str, *, post_author: int | None = None) -> bool:
         """Put an admitted tab into one of its page's channels, if its viewer may receive it."""
@@ -82,6 +120,7 @@ class Gate:
     async def drop(self, sid: str) -> None:
         """Sign-out or a dead session: the tab leaves every channel."""
         self.tabs.pop(sid, None)
+        self._returning.pop(sid, None)
         await self.rooms.leave(sid, *names.SESSION_ROOMS, *names.PAGE_ROOMS)
 
     def online_here(self) -> dict[int, float]:
@@ -95,7 +134,10 @@ class Gate:
     async def recheck(self) -> int:
         """Re-read every tab's session; move the tabs whose access changed. Return how many moved."""
         for sid in [s for s in self.tabs if not self.rooms.connected(s)]:
-            del self.tabs[sid]
+            self._forget(sid)
+        for sid, tab in self.tabs.items():
+            if self.rooms.answering(sid):
+                tab.seen_post = self.newest_post
         if not self.tabs:
             return 0
         found = await asyncio.to_thread(self._read, sorted({t.token_hash for t in self.tabs.values()}))
@@ -127,6 +169,15 @@ class Gate:
             else:
                 if moved:
                     log.info("channel access changed for %s tab(s)", moved)
+
+    def _forget(self, sid: str) -> None:
+        tab = self.tabs.pop(sid)
+        self._returning.pop(sid, None)
+        if tab.client:
+            self._left[tab.client] = tab.seen_post
+            self._left.move_to_end(tab.client)
+            while len(self._left) > LEFT_KEPT:
+                self._left.popitem(last=False)
 
     async def _settle(self, sid: str) -> None:
         tab = self.tabs[sid]

@@ -56,6 +56,7 @@ class LiveHub:
         refresh_unread: EventCallback[()],
         watchers: Watchers | None = None,
         read_posts: PostReader | None = None,
+        on_post: Callable[[int], None] | None = None,
     ) -> None:
         self.rooms = rooms
         # The root state holding `live_posts`, and the event that makes a tab re-read its unread count.
@@ -63,6 +64,8 @@ class LiveHub:
         self.refresh_unread = refresh_unread
         self.watchers = watchers or Watchers()
         self.read_posts = read_posts
+        # Told each post id once it went out (the gate keeps what connected tabs have seen).
+        self.on_post = on_post
         self.recent: deque[dict[str, Any]] = deque(maxlen=get_settings().live_buffer)
         self._pending: dict[tuple[str, str], _Pending] = {}
         self._pushed: dict[tuple[str, str], float] = {}
@@ -130,6 +133,8 @@ class LiveHub:
         update = self.build_update(post)
         for room in to:
             await self.rooms.emit(room, update)
+        if self.on_post is not None:
+            self.on_post(post.id)
 
     async def _push_change(self, room: str, kind: str, ids: list[int]) -> None:
         if names.user_of_room(room) is not None:

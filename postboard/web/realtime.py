@@ -6,6 +6,7 @@ by `state_update`, pinned by a test to the Reflex version in pyproject.toml.
 """
 
 import gc
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -21,6 +22,10 @@ def state_update(
     """Build the update Reflex would send after `state`'s vars took `values`, plus `events` to run."""
     delta = {state: {f"{var}{FIELD_MARKER}": value for var, value in values.items()}} if state and values else {}
     return StateUpdate(delta=delta, events=Event.from_event_type(list(events)) if events else [])
+
+
+# A pong takes milliseconds; a ping unanswered this long means the tab is probably cut off.
+PING_ANSWER_SECONDS = 2.0
 
 
 class Rooms:
@@ -62,6 +67,15 @@ class Rooms:
     def connected(self, sid: str) -> bool:
         """Whether a tab's socket is still connected to this process."""
         return self.sio is not None and bool(self.sio.manager.is_connected(sid, self.namespace))
+
+    def answering(self, sid: str) -> bool:
+        """Whether a tab's socket is connected and answered its last ping (a silent network cut fails this first)."""
+        if not self.connected(sid) or self.sio is None:
+            return False
+        eio_sid = self.sio.manager.eio_sid_from_sid(sid, self.namespace)
+        socket = self.sio.eio.sockets.get(eio_sid) if eio_sid else None
+        waiting_since = getattr(socket, "last_ping", None)
+        return socket is not None and (not waiting_since or time.time() - waiting_since < PING_ANSWER_SECONDS)
 
     def members(self, room: str) -> frozenset[str]:
         """The tabs (socket ids) in a room."""

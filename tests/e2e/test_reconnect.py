@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import Browser, WebSocketRoute, expect
 
-from tests.e2e.app import PASSWORD, App, sign_in
+from tests.e2e.app import PASSWORD, App, badge, sign_in
 
 pytestmark = pytest.mark.e2e
 ADMIN, MEMBER = "reconnect-admin@example.com", "reconnect-member@example.com"
@@ -49,5 +49,53 @@ def test_a_dropped_socket_reconnects_and_gets_the_next_post_live(
     expect(member.get_by_role("link", name="After the drop").first).to_be_visible()
     assert member.evaluate("window.__same_page === true"), "the tab reloaded"
     assert len(sockets) == 2
+    admin_ctx.close()
+    member_ctx.close()
+
+
+def test_a_tab_cut_off_while_posts_go_out_catches_up_with_one_notice_and_the_exact_badge(
+    app: App, browser: Browser, people: tuple[str, str]
+) -> None:
+    admin_ctx, member_ctx = browser.new_context(), browser.new_context()
+    admin, member = admin_ctx.new_page(), member_ctx.new_page()
+    links: list[tuple[WebSocketRoute, WebSocketRoute]] = []
+    cut_off = [False]
+
+    def relay(ws: WebSocketRoute) -> None:
+        if cut_off[0]:
+            ws.close()  # the network is down: every reconnect attempt fails
+            return
+        links.append((ws, ws.connect_to_server()))
+
+    member.route_web_socket(re.compile(r".*/_event/.*"), relay)
+    sign_in(admin, app, people[0])
+    sign_in(member, app, people[1])
+    member.evaluate("window.__same_page = true")
+    before = badge(member)
+
+    cut_off[0] = True
+    page_side, server_side = links[0]
+    server_side.close()
+    page_side.close()
+    titles = [f"Missed while away {n}" for n in range(1, 4)]
+    for title in titles:
+        admin.get_by_label("Title").fill(title)
+        admin.get_by_label("Content").fill("Published while the member was offline.")
+        admin.get_by_role("button", name="Publish").click()
+        expect(admin.get_by_role("link", name=title).first).to_be_visible(timeout=15_000)
+    expect(member.get_by_role("link", name=titles[0])).to_have_count(0)
+
+    cut_off[0] = False
+    # Back online: the rows arrive, one notice sums them up, and the badge counts all three.
+    expect(member.locator("[data-sonner-toast]").filter(has_text="3 new posts while you were away")).to_be_visible(
+        timeout=20_000
+    )
+    for title in titles:
+        expect(member.get_by_role("link", name=title).first).to_be_visible()
+    # One notice, not one toast per post (the notice names the newest).
+    for title in titles[:-1]:
+        expect(member.locator("[data-sonner-toast]").filter(has_text=title)).to_have_count(0)
+    expect(member.get_by_role("link", name="Notifications")).to_contain_text(str(before + 3))
+    assert member.evaluate("window.__same_page === true"), "the tab reloaded"
     admin_ctx.close()
     member_ctx.close()

@@ -116,3 +116,37 @@ async def test_online_here_counts_a_user_once_with_their_first_tab() -> None:
     assert gate.online_here() == {7: 10.0, 8: 30.0}
     await gate.drop("a")
     assert gate.online_here() == {7: 20.0, 8: 30.0}
+
+
+async def test_a_tab_back_on_a_new_socket_is_told_the_newest_post_it_saw_before() -> None:
+    gate, rooms, sessions = _gate()
+    viewer = sessions.add("t", 7, Role.MEMBER)
+    gate.note_post(10)
+    await gate.admit("old", token="t", viewer=viewer, client="tab-1")
+    await gate.admit("other", token="t", viewer=viewer, client="tab-2")
+    gate.note_post(11)
+    await gate.recheck()
+    # The socket closes; posts 12 and 13 go out while the tab is away.
+    rooms.gone.add("old")
+    await gate.recheck()
+    gate.note_post(13)
+    await gate.recheck()
+    await gate.admit("new", token="t", viewer=viewer, client="tab-1")
+    assert gate.missed_since("new") == 11
+    assert gate.missed_since("new") is None  # told once
+    # A page load on a socket that never left is no return.
+    await gate.admit("other", token="t", viewer=viewer, client="tab-2")
+    assert gate.missed_since("other") is None
+
+
+async def test_a_silently_cut_off_tab_stops_counting_posts_as_seen() -> None:
+    gate, rooms, sessions = _gate()
+    viewer = sessions.add("t", 7, Role.MEMBER)
+    gate.note_post(5)
+    await gate.admit("old", token="t", viewer=viewer, client="tab-1")
+    rooms.silent.add("old")  # its ping went unanswered; the server has not closed it yet
+    gate.note_post(6)
+    await gate.recheck()
+    # The browser tab comes back before the server noticed the old socket was dead.
+    await gate.admit("new", token="t", viewer=viewer, client="tab-1")
+    assert gate.missed_since("new") == 5

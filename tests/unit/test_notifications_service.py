@@ -71,3 +71,15 @@ def test_a_short_newer_page_shows_the_newest_full_page(session: Session) -> None
 def test_an_empty_inbox_is_one_empty_page(session: Session) -> None:
     reader = make_user(session, email="reader@example.com", role=Role.MEMBER)
     assert _titles(session, reader.id or 0) == ([], 0, 0, False, False)
+
+
+def test_a_new_account_has_seen_every_post_from_before_it_joined(session: Session) -> None:
+    editor = make_user(session, email="ed@example.com", role=Role.EDITOR)
+    old, _ = create_post(session, author=editor, title="before", content="c")
+    newcomer = make_user(session, email="new@example.com", role=Role.MEMBER)
+    # Nothing in the inbox yet, but the badge must not count the old post when it shows up live.
+    assert unread_summary(session, user_id=newcomer.id or 0).newest_post_id == old.id
+    later, _ = create_post(session, author=editor, title="after", content="c")
+    create_for_post(session, post=get_post(session, post_id=later.id or 0), url="/")
+    summary = unread_summary(session, user_id=newcomer.id or 0)
+    assert (summary.count, summary.newest_post_id) == (1, later.id)

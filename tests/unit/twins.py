@@ -34,8 +34,9 @@ class MemoryRooms(Rooms):
         super().__init__()
         self.tabs: dict[str, set[str]] = {}
         self.sent: list[tuple[str, StateUpdate]] = []
-        # Tabs whose socket has gone.
+        # Tabs whose socket has gone, and tabs cut off without the server knowing yet.
         self.gone: set[str] = set()
+        self.silent: set[str] = set()
 
     async def join(self, sid: str, *rooms: str) -> None:
         """Put a tab into rooms."""
@@ -59,6 +60,10 @@ class MemoryRooms(Rooms):
     def connected(self, sid: str) -> bool:
         """Whether a tab is still there."""
         return sid not in self.gone
+
+    def answering(self, sid: str) -> bool:
+        """Whether a tab is there and not cut off."""
+        return self.connected(sid) and sid not in self.silent
 
     def occupied(self, prefixes: Iterable[str]) -> list[str]:
         """Rooms named with `prefixes` that hold a tab."""

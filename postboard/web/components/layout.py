@@ -5,7 +5,7 @@ import reflex as rx
 from postboard import names
 from postboard.web import routes
 from postboard.web.components.platform import PLATFORM_PAGES
-from postboard.web.state import AppState, unread_badge
+from postboard.web.state import AppState, unread_badge, unread_keeper
 
 
 def brand_mark(size: int) -> rx.Component:
@@ -178,6 +178,7 @@ def page(*children: rx.Component, title: str, subnav: rx.Component | None = None
     """A signed-in page: header, then a centred column; blank until the user is known."""
     return rx.box(
         header(),
+        unread_keeper(),
         rx.cond(
             AppState.signed_in,
             rx.box(

@@ -80,13 +80,13 @@ class AppState(rx.State):
         self._sync_unread()
         return True
 
-    async def enter(self, channel: str, *, post_author: int | None = None) -> bool:
+    async def _enter(self, channel: str, *, post_author: int | None = None) -> bool:
         """Put this tab into one of its page's channels, if its user may receive it."""
         return await gate.enter(self.router.session.session_id, channel, post_author=post_author)
 
-    async def watch(self, kind: str) -> bool:
+    async def _watch(self, kind: str) -> bool:
         """Have this page told when rows of `kind` change (its state's `names.watch_room`)."""
-        return await self.enter(names.watch_room(kind, self.get_name()))
+        return await self._enter(names.watch_room(kind, self.get_name()))
 
     @event
     async def access_changed(self) -> Any:

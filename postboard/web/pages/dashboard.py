@@ -40,7 +40,7 @@ class FeedState(AppState):
         """Load the newest posts, and follow edits and deletions of them."""
         if not self.signed_in:
             return
-        await self.watch("posts")
+        await self._watch("posts")
         with session_scope() as session:
             found = feed_page(session, limit=FEED_SIZE)
         rows = [to_row(p) for p in found.posts]

@@ -133,7 +133,7 @@ class DeliveriesState(AppState):
         self.channel = query.get("channel", ALL) if query.get("channel") in {c.value for c in Channel} else ALL
         self.offset, self.open = 0, False
         self._reload()
-        await self.watch("deliveries")
+        await self._watch("deliveries")
 
     @event_handler
     def set_status(self, value: str) -> None:

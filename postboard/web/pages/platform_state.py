@@ -33,7 +33,7 @@ class RecordEditorState(rx.State, mixin=True):
         # AppState's, which every state using this mixin also derives from.
         is_admin: bool
 
-        async def watch(self, kind: str) -> bool:
+        async def _watch(self, kind: str) -> bool:
             """AppState's."""
             ...
 
@@ -49,7 +49,7 @@ class RecordEditorState(rx.State, mixin=True):
         if self.is_admin:
             self.editing = False
             self._reload()
-            await self.watch(self.watch_kind)
+            await self._watch(self.watch_kind)
 
     @event
     def reread(self) -> None:

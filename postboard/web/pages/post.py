@@ -53,10 +53,10 @@ class PostState(AppState):
         self.shown_id = int(raw) if raw.isdigit() else 0
         if not self.shown_id or (post := self._read()) is None:
             return
-        await self.watch("posts")
+        await self._watch("posts")
         if self.is_author or self.user_role == Role.ADMIN:
             self.progress = read_progress(post.id) or {}
-            await self.enter(names.post_room(post.id), post_author=post.author_id)
+            await self._enter(names.post_room(post.id), post_author=post.author_id)
 
     @event
     def refresh_posts(self, ids: list[int]) -> None:

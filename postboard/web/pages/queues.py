@@ -40,7 +40,7 @@ class QueuesState(AppState):
         if not self.is_admin:
             return
         await self._refresh()
-        await self.enter(names.QUEUES_ROOM)
+        await self._enter(names.QUEUES_ROOM)
 
     @event
     def set_queue_filter(self, value: str) -> None:

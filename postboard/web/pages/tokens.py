@@ -68,7 +68,7 @@ class TokensState(AppState):
         self.new_secret = self.new_name = ""
         if self.is_admin:
             self._reload()
-            await self.watch("tokens")
+            await self._watch("tokens")
 
     @event
     def reread(self) -> None:

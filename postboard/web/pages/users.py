@@ -37,7 +37,7 @@ class UsersState(AppState):
         """Load the first page of users, and follow role changes and sign-ups."""
         if self.is_admin:
             self._reload()
-            await self.watch("users")
+            await self._watch("users")
 
     @event
     def reread(self) -> None:

@@ -155,6 +155,7 @@ def header() -> rx.Component:
             padding_x=rx.breakpoints(initial="1em", xs="1.5em"),
             height="60px",
         ),
+        role="banner",
         border_bottom=f"1px solid {rx.color('gray', 5)}",
         background=rx.color("gray", 1),
         position="sticky",

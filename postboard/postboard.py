@@ -12,6 +12,7 @@ from postboard.posts.service import latest_posts, posts_by_ids
 from postboard.settings import get_settings
 from postboard.web import deps, routes
 from postboard.web.api import create_api
+from postboard.web.components.bell_state import BellState
 from postboard.web.gate import gate
 from postboard.web.live_hub import LiveHub
 from postboard.web.monitor_hub import MonitorHub
@@ -66,7 +67,7 @@ def page_watchers() -> Watchers:
         ("deliveries", DeliveriesState),
     ):
         watchers.page(kind, state.get_name(), reread_all(state.reread))
-    watchers.user("notifications", InboxState.reread)
+    watchers.user("notifications", InboxState.reread, BellState.reload)
     return watchers
 
 

@@ -66,6 +66,18 @@ def list_for_user(
     return session.exec(query.order_by(col(Notification.id).desc()).limit(limit)).all()
 
 
+def latest_for_user(session: Session, *, user_id: int, limit: int) -> Sequence[Notification]:
+    """Return a user's `limit` latest notifications, unread first, then newest first."""
+    read_last = col(Notification.read_at).is_not(None)
+    query = (
+        select(Notification)
+        .where(Notification.user_id == user_id)
+        .order_by(read_last, col(Notification.id).desc())
+        .limit(limit)
+    )
+    return session.exec(query).all()
+
+
 @dataclass(frozen=True)
 class InboxPage:
     """One keyset page of a user's notifications, newest first, and where it sits in the whole list."""

@@ -4,7 +4,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from postboard.dev.runner import Stack
 from tests.support import BIN
@@ -36,7 +36,17 @@ def sign_in(page: Page, app: App, email: str) -> None:
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible(timeout=30_000)
 
 
+def bell(page: Page) -> Locator:
+    """The header's bell button; its label and badge carry the unread count."""
+    return page.get_by_role("button", name="Notifications,")
+
+
 def badge(page: Page) -> int:
-    """The number shown on the header's Notifications control."""
-    text = page.get_by_role("link", name="Notifications").inner_text()
-    return int("".join(ch for ch in text if ch.isdigit()))
+    """The number shown on the header's bell."""
+    return int(page.get_by_test_id("unread-count").inner_text())
+
+
+def expect_unread(page: Page, count: int, timeout: float | None = None) -> None:
+    """Wait until the bell's badge and its label both say `count` unread."""
+    expect(page.get_by_test_id("unread-count")).to_have_text(str(count), timeout=timeout)
+    expect(bell(page)).to_have_attribute("aria-label", f"Notifications, {count} unread", timeout=timeout)

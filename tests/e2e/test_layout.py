@@ -1,9 +1,9 @@
-"""The frame on a phone: nothing wider than the screen, and the account menu carries the navigation."""
+"""The frame on a phone: nothing wider than the screen, and the Menu button carries the navigation."""
 
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.app import PASSWORD, App, badge, sign_in
+from tests.e2e.app import PASSWORD, App, badge, bell, sign_in
 
 pytestmark = pytest.mark.e2e
 ADMIN = "phone-admin@example.com"
@@ -17,7 +17,7 @@ def admin(app: App) -> str:
     return ADMIN
 
 
-def test_an_admin_on_a_phone_reaches_every_page_from_the_account_menu(app: App, browser: Browser, admin: str) -> None:
+def test_an_admin_on_a_phone_reaches_pages_from_the_menu_button(app: App, browser: Browser, admin: str) -> None:
     context = browser.new_context(viewport=PHONE)
     page = context.new_page()
     sign_in(page, app, admin)
@@ -25,27 +25,28 @@ def test_an_admin_on_a_phone_reaches_every_page_from_the_account_menu(app: App, 
     # The row of links is hidden on a phone; the bell still says how many are unread.
     expect(page.get_by_role("link", name="Queues")).to_be_hidden()
     assert badge(page) >= 0
-    expect(page.get_by_role("link", name="Notifications")).to_have_attribute(
-        "aria-label", f"Notifications, {badge(page)} unread"
-    )
+    expect(bell(page)).to_have_attribute("aria-label", f"Notifications, {badge(page)} unread")
 
-    page.get_by_role("button", name="Pat Phone").click()
+    page.get_by_role("button", name="Menu").click()
     page.get_by_role("menuitem", name="Queues").click()
     expect(page.get_by_role("heading", name="Queues")).to_be_visible(timeout=15_000)
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
-    page.get_by_role("button", name="Pat Phone").click()
+    page.get_by_role("button", name="Menu").click()
     page.get_by_role("menuitem", name="Deliveries").click()
     expect(page.get_by_role("heading", name="Deliveries")).to_be_visible(timeout=15_000)
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     context.close()
 
 
-def test_on_a_wide_screen_the_account_menu_holds_only_the_account(app: App, browser: Browser, admin: str) -> None:
+def test_on_a_wide_screen_the_links_show_and_the_account_menu_holds_only_the_account(
+    app: App, browser: Browser, admin: str
+) -> None:
     context = browser.new_context(viewport={"width": 1360, "height": 900})
     page = context.new_page()
     sign_in(page, app, admin)
     expect(page.get_by_role("link", name="Queues")).to_be_visible()
+    expect(page.get_by_role("button", name="Menu")).to_be_hidden()
     page.get_by_role("button", name="Pat Phone").click()
     expect(page.get_by_role("menuitem", name="Sign out")).to_be_visible()
     expect(page.get_by_role("menuitem", name="Queues")).to_be_hidden()

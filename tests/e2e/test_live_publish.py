@@ -5,7 +5,7 @@ import time
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.app import PASSWORD, App, badge, sign_in
+from tests.e2e.app import PASSWORD, App, badge, expect_unread, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -61,7 +61,7 @@ def test_publish_reaches_the_other_browser_live(app: App, browser: Browser, peop
     print(f"\nPublish click → toast in the other browser: {elapsed_ms:.0f} ms")
     expect(toast).to_contain_text("Ada Admin")
     expect(toast).to_contain_text("Launch notes")
-    expect(bob.get_by_role("link", name="Notifications")).to_contain_text(str(before + 1), timeout=2_000)
+    expect_unread(bob, before + 1, timeout=2_000)
     expect(bob.get_by_test_id("feed").get_by_text(title)).to_be_visible()
     assert bob.evaluate("window.__xss") == 0
     assert bob.url.rstrip("/") == app.url  # no reload, no navigation
@@ -101,10 +101,10 @@ def test_inbox_counts_are_exact_after_reload_and_for_late_tabs(
     unread.first.get_by_role("button", name="Mark as read").click()
     expect(bob.get_by_test_id("notification-unread")).to_have_count(count - 1)
     bob.reload()
-    expect(bob.get_by_role("link", name="Notifications")).to_contain_text(str(count - 1))
+    expect_unread(bob, count - 1)
     bob.get_by_role("button", name="Mark all as read").click()
     expect(bob.get_by_test_id("notification-unread")).to_have_count(0)
-    expect(bob.get_by_role("link", name="Notifications")).to_contain_text("0")
+    expect_unread(bob, 0)
     bob.reload()
     expect(bob.get_by_test_id("notification-read").first).to_be_visible()
     assert badge(bob) == 0

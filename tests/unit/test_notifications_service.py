@@ -5,6 +5,7 @@ from sqlmodel import Session
 from postboard.notifications.service import (
     create_for_post,
     inbox_page,
+    latest_for_user,
     list_for_user,
     mark_all_read,
     mark_read,
@@ -83,3 +84,19 @@ def test_a_new_account_has_seen_every_post_from_before_it_joined(session: Sessio
     create_for_post(session, post=get_post(session, post_id=later.id or 0), url="/")
     summary = unread_summary(session, user_id=newcomer.id or 0)
     assert (summary.count, summary.newest_post_id) == (1, later.id)
+
+
+def test_latest_puts_unread_first_then_newest(session: Session) -> None:
+    reader = make_user(session, email="reader@example.com", role=Role.MEMBER)
+    other = make_user(session, email="other@example.com", role=Role.MEMBER)
+    uid = reader.id or 0
+    for n in range(1, 7):
+        notify_users(session, user_ids=[uid, other.id or 0], title=f"n{n}", body="b", url="/")
+    by_title = {n.title: n.id or 0 for n in list_for_user(session, user_id=uid)}
+    for title in ("n6", "n3", "n2"):
+        mark_read(session, user_id=uid, notification_id=by_title[title])
+    assert [n.title for n in latest_for_user(session, user_id=uid, limit=10)] == ["n5", "n4", "n1", "n6", "n3", "n2"]
+    assert [n.title for n in latest_for_user(session, user_id=uid, limit=4)] == ["n5", "n4", "n1", "n6"]
+    mark_all_read(session, user_id=uid)
+    assert [n.title for n in latest_for_user(session, user_id=uid, limit=2)] == ["n6", "n5"]
+    assert all(n.user_id == uid for n in latest_for_user(session, user_id=uid, limit=10))

@@ -4,8 +4,9 @@ import reflex as rx
 
 from postboard import names
 from postboard.web import routes
+from postboard.web.components.bell import bell
 from postboard.web.components.platform import PLATFORM_PAGES
-from postboard.web.state import AppState, unread_badge, unread_keeper
+from postboard.web.state import AppState, unread_keeper
 
 
 def brand_mark(size: int) -> rx.Component:
@@ -24,54 +25,42 @@ def _nav_link(label: str, href: str) -> rx.Component:
     )
 
 
-def notifications_control() -> rx.Component:
-    """The header's "Notifications" link; its text carries the live unread count."""
-    return rx.link(
-        rx.hstack(
-            rx.icon("bell", size=18),
-            # On a phone the bell and the count say it; the link's label keeps the word for screen readers.
-            rx.text("Notifications", size="2", weight="medium", display=["none", "inline"]),
-            rx.badge(
-                unread_badge.to_string(),
-                color_scheme=rx.cond(unread_badge > 0, "red", "gray"),
-                variant="solid",
-                radius="full",
-                data_testid="unread-count",
-            ),
-            align="center",
-            spacing="2",
-        ),
-        href=routes.NOTIFICATIONS,
-        aria_label="Notifications, " + unread_badge.to_string() + " unread",
-        color_scheme="gray",
-        high_contrast=True,
-        underline="none",
-    )
-
-
-# Below the `sm` breakpoint (768 px) the navigation row is hidden; the account menu carries it.
-PHONE_ONLY = ["flex", "flex", "none"]
+# The row of links shows from the `md` breakpoint (62em, 992 px); below it the Menu button carries them.
+WIDE_ONLY = ["none", "none", "none", "flex"]
+NARROW_ONLY = ["flex", "flex", "flex", "none"]
+ADMIN_PAGES = (
+    ("Mailbox", routes.MAILBOX, "mail"),
+    ("Users", routes.USERS, "users"),
+    ("Queues", routes.QUEUES, "activity"),
+    *PLATFORM_PAGES,
+)
 
 
 def _menu_link(label: str, route: str, icon: str) -> rx.Component:
     return rx.menu.item(
         rx.hstack(rx.icon(icon, size=14), label, spacing="2", align="center"),
         on_click=rx.redirect(route),
-        display=PHONE_ONLY,
     )
 
 
-def _phone_navigation() -> rx.Component:
-    admin_pages = [
-        ("Mailbox", routes.MAILBOX, "mail"),
-        ("Users", routes.USERS, "users"),
-        ("Queues", routes.QUEUES, "activity"),
-        *PLATFORM_PAGES,
-    ]
-    return rx.fragment(
-        _menu_link("Feed", routes.HOME, "newspaper"),
-        rx.cond(AppState.is_admin, rx.fragment(*(_menu_link(*page) for page in admin_pages))),
-        rx.menu.separator(display=PHONE_ONLY),
+def navigation_menu() -> rx.Component:
+    """The narrow screen's Menu button: every page the role may open."""
+    return rx.menu.root(
+        rx.menu.trigger(
+            rx.icon_button(
+                rx.icon("menu", size=18),
+                aria_label="Menu",
+                variant="soft",
+                color_scheme="gray",
+                size="2",
+                display=NARROW_ONLY,
+            ),
+        ),
+        rx.menu.content(
+            _menu_link("Feed", routes.HOME, "newspaper"),
+            rx.cond(AppState.is_admin, rx.fragment(*(_menu_link(*page) for page in ADMIN_PAGES))),
+            align="end",
+        ),
     )
 
 
@@ -125,17 +114,18 @@ def header() -> rx.Component:
                     rx.cond(AppState.is_admin, platform_menu()),
                     spacing="5",
                     padding_left="1.5em",
-                    display=["none", "none", "flex"],
+                    display=WIDE_ONLY,
                 ),
                 align="center",
             ),
             rx.hstack(
-                notifications_control(),
+                bell(),
+                navigation_menu(),
                 rx.menu.root(
                     rx.menu.trigger(
                         rx.button(
                             rx.icon("circle-user", size=16),
-                            rx.text(AppState.user_name, display=["none", "inline"]),
+                            rx.text(AppState.user_name, display=["none", "none", "inline"]),
                             aria_label=AppState.user_name,
                             variant="soft",
                             color_scheme="gray",
@@ -143,7 +133,6 @@ def header() -> rx.Component:
                         ),
                     ),
                     rx.menu.content(
-                        _phone_navigation(),
                         rx.menu.item(
                             rx.text(AppState.user_email, size="1", color_scheme="gray"),
                             disabled=True,
@@ -166,6 +155,7 @@ def header() -> rx.Component:
             padding_x=rx.breakpoints(initial="1em", xs="1.5em"),
             height="60px",
         ),
+        role="banner",
         border_bottom=f"1px solid {rx.color('gray', 5)}",
         background=rx.color("gray", 1),
         position="sticky",

@@ -44,18 +44,23 @@ KINDS = PUBLIC_KINDS | ADMIN_KINDS | USER_KINDS
 CHANNELS = (
     Channel(
         names.SIGNED_IN_ROOM,
-        "`post.created`, `resource.changed` (posts)",
-        "id, title, author, excerpt, created_at, url · kind, ids, action",
+        "`post.created` (and the live buffer again when a buffered post is edited or deleted)",
+        "id, title, author, excerpt, created_at, url",
         "signed-in users",
     ),
     Channel(
         "user.{id}",
         "`notification.created`, `resource.changed` (notifications)",
-        "title, body, url · kind, ids, action",
+        "title, body, url · kind, ids, actions",
         "that user only",
     ),
     Channel(names.ADMINS_ROOM, "`notification.created` (admin alerts)", "title, body, url", "admins"),
-    Channel("post.{id}", "progress figures", "total, sent, failed, pending, …", "the post's author and admins"),
+    Channel(
+        "post.{id}",
+        "fan-out progress",
+        "audience, emailed, failed, retrying, pending, in_app, done",
+        "the post's author and admins",
+    ),
     Channel(
         names.DASHBOARD_ROOM,
         "public dashboard figures, presence",
@@ -72,10 +77,17 @@ CHANNELS = (
     Channel(
         "watch.{kind}.{page}",
         "`resource.changed`",
-        "kind, ids, action",
+        "kind, ids (empty: many changed), actions",
         "posts: signed-in users; rules, templates, sources, users, tokens, deliveries, events: admins",
     ),
 )
+
+
+def markdown_table() -> str:
+    """The registry as the README's table (a unit test keeps the two the same)."""
+    rows = ["| Channel | Events | Payload fields | Who may receive |", "|---|---|---|---|"]
+    rows += [f"| `{c.name}` | {c.events} | {c.payload} | {c.audience} |" for c in CHANNELS]
+    return "\n".join(rows)
 
 
 def session_channels(viewer: Viewer) -> frozenset[str]:

@@ -1,9 +1,11 @@
 """Who may receive which live channel: the one authorization rule, and the channels a session is in."""
 
+from pathlib import Path
+
 import pytest
 
 from postboard import names
-from postboard.live.channels import CHANNELS, Viewer, may_receive, session_channels
+from postboard.live.channels import CHANNELS, Viewer, markdown_table, may_receive, session_channels
 from postboard.users.models import Role
 
 ADMIN = Viewer(1, Role.ADMIN)
@@ -58,3 +60,8 @@ def test_a_post_progress_channel_is_for_its_author_and_admins() -> None:
 def test_every_channel_of_the_registry_says_who_may_receive_it() -> None:
     assert len({c.name for c in CHANNELS}) == len(CHANNELS)
     assert all(c.events and c.payload and c.audience for c in CHANNELS)
+
+
+def test_the_readme_table_is_the_registry() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    assert markdown_table() in readme

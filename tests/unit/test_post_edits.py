@@ -11,8 +11,12 @@ from sqlmodel import Session, func, select
 
 from postboard.db import make_engine
 from postboard.errors import Forbidden, NotFound, ValidationFailed
+from postboard.flows import notify_post, send_email_chunk
 from postboard.live import model_events
+from postboard.live.bus import MemoryBus
 from postboard.live.messages import Envelope, ResourceChanged
+from postboard.mail.transport import MemoryTransport
+from postboard.notifications.models import Notification
 from postboard.notifications.service import POST_DELETED, create_for_post, list_for_user
 from postboard.outbox.models import OutboxEvent
 from postboard.posts.models import Post
@@ -26,9 +30,9 @@ from postboard.posts.service import (
     latest_posts,
     posts_by_ids,
 )
-from postboard.settings import ROOT
+from postboard.settings import ROOT, Settings
 from postboard.users.models import Role, User
-from tests.factories import make_user
+from tests.factories import chunk_of_everyone, make_post, make_user
 from tests.support import BIN
 
 
@@ -158,3 +162,17 @@ def test_post_rows_are_kept_on_delete(session: Session, people: dict[str, User],
     row = session.get(Post, post_id)
     assert row is not None
     assert row.deleted_at is not None
+
+
+async def test_a_post_deleted_before_its_jobs_run_is_neither_emailed_nor_notified(session: Session) -> None:
+    post = make_post(session, members=5)
+    author = session.get(User, post.author_id)
+    assert author is not None
+    delete_post(session, actor=author, post_id=post.id or 0)
+    transport = MemoryTransport()
+    chunk = chunk_of_everyone(session)
+    settings = Settings(app_url="http://postboard.test", mail_from="noreply@example.com")
+    result = await send_email_chunk(session, post_id=post.id or 0, chunk=chunk, transport=transport, settings=settings)
+    assert (result.sent, result.failed, transport.sent) == (0, 0, [])
+    assert await notify_post(session, post_id=post.id or 0, bus=MemoryBus(), settings=settings) is None
+    assert session.exec(select(func.count()).select_from(Notification)).one() == 0

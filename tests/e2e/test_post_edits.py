@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from postboard.mailbox.service import list_messages
-from tests.e2e.app import PASSWORD, App, sign_in
+from tests.e2e.app import PASSWORD, App, bell, sign_in
 from tests.support import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -110,6 +110,13 @@ def test_edit_and_delete_follow_live_in_the_other_browser(app: App, browser: Bro
     expect(bob_entry).to_contain_text("This post was deleted")
     expect(bob_entry.get_by_role("link")).to_have_count(0)
     _shot(bob_inbox, "inbox-deleted")
+    bell(bob_inbox).click()
+    panel = bob_inbox.get_by_role("dialog", name="Notifications")
+    bell_entry = panel.get_by_role("listitem").filter(has_text="Launch plan, revised")
+    expect(bell_entry).to_contain_text("This post was deleted")
+    expect(bell_entry.get_by_role("link")).to_have_count(0)
+    _shot(bob_inbox, "bell-deleted")
+    bob_inbox.keyboard.press("Escape")
 
     # Neither the edit nor the delete sent mail: once a later post's emails are all in,
     # the first post still has exactly one email per recipient.

@@ -28,6 +28,7 @@ from postboard.posts.service import (
     feed_page,
     get_post,
     latest_posts,
+    posts_after,
     posts_by_ids,
 )
 from postboard.settings import ROOT, Settings
@@ -105,6 +106,7 @@ def test_deleted_post_is_gone_to_every_reader(session: Session, people: dict[str
     assert [p.title for p in latest_posts(session)] == ["Still here"]
     assert [p.title for p in feed_page(session, limit=5).posts] == ["Still here"]
     assert list(posts_by_ids(session, ids=[post_id, other.id or 0])) == [other.id]
+    assert posts_after(session, after_id=0) == (1, "Still here")
     with pytest.raises(NotFound):
         get_post(session, post_id=post_id)
     # Deleting or editing it again: it is not there any more.

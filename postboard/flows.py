@@ -33,7 +33,7 @@ from postboard.mail.transport import MailTransport
 from postboard.notifications.models import Notification
 from postboard.notifications.service import create_for_post
 from postboard.posts.models import PostView, post_path
-from postboard.posts.service import get_post
+from postboard.posts.service import PostDeleted, get_post
 from postboard.settings import Settings
 from postboard.users.models import User
 
@@ -101,8 +101,13 @@ async def send_email_chunk(
     """Email the chunk's recipients that are due, over one connection; failures retry on the schedule.
 
     `retry_failed` (an admin's manual retry) first makes the chunk's failed deliveries pending again.
+    A post deleted before its chunk runs is not emailed: the job ends without sending.
     """
-    post = get_post(session, post_id=post_id)
+    try:
+        post = get_post(session, post_id=post_id)
+    except PostDeleted:
+        log.info("post %s was deleted: its emails are not sent", post_id)
+        return ChunkResult()
     recipients = dict(_chunk_recipients(session, chunk=chunk, exclude=post.author_id))
     ids = list(recipients)
     ensure_deliveries(session, post_id=post_id, user_ids=ids, channel=Channel.EMAIL)
@@ -198,8 +203,12 @@ def payload_of(post: PostView, *, settings: Settings) -> dict[str, Any]:
 
 
 async def notify_post(session: Session, *, post_id: int, bus: Bus, settings: Settings) -> LivePost | None:
-    """Put the post in every inbox, then announce it once on the live channel (unless switched off)."""
-    post = get_post(session, post_id=post_id)
+    """Put the post in every inbox, then announce it once on the live channel (unless switched off or deleted)."""
+    try:
+        post = get_post(session, post_id=post_id)
+    except PostDeleted:
+        log.info("post %s was deleted: no notifications", post_id)
+        return None
     words = post_message(session, channel=Channel.IN_APP, payload=payload_of(post, settings=settings))
     if not words.active:
         log.info("post %s: in-app rule switched off", post_id)

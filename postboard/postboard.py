@@ -58,6 +58,8 @@ def page_watchers() -> Watchers:
     watchers = Watchers()
     watchers.page("posts", FeedState.get_name(), lambda ids: FeedState.refresh_posts(ids))
     watchers.page("posts", PostState.get_name(), lambda ids: PostState.refresh_posts(ids))
+    watchers.page("posts", InboxState.get_name(), lambda ids: InboxState.refresh_posts(ids))
+    watchers.page("posts", BellState.get_name(), reread_all(BellState.reload))
     for kind, state in (
         ("rules", RulesState),
         ("templates", TemplatesState),

@@ -14,6 +14,8 @@ class Notification(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("user_id", "post_id", name="uq_notification_user_post"),
         Index("ix_notification_user_unread", "user_id", "read_at"),
+        # An edited or deleted post rewords its entries in one indexed UPDATE.
+        Index("ix_notification_post_id", "post_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

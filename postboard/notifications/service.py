@@ -56,6 +56,21 @@ def notify_users(session: Session, *, user_ids: Sequence[int], title: str, body:
     return len(rows)
 
 
+POST_DELETED = "This post was deleted"
+
+
+def reword_for_post(session: Session, *, post_id: int, title: str, body: str) -> None:
+    """Give every entry of an edited post its new words (one UPDATE; the caller commits)."""
+    session.execute(
+        update(Notification).where(col(Notification.post_id) == post_id).values(title=title[:200], body=body[:500])
+    )
+
+
+def mark_post_deleted(session: Session, *, post_id: int) -> None:
+    """Have every entry of a deleted post say so, with no link (one UPDATE; the caller commits)."""
+    session.execute(update(Notification).where(col(Notification.post_id) == post_id).values(body=POST_DELETED, url=""))
+
+
 def list_for_user(
     session: Session, *, user_id: int, limit: int = 50, before_id: int | None = None
 ) -> Sequence[Notification]:

@@ -19,6 +19,9 @@ class Post(SQLModel, table=True):
     content: str
     author_id: int = Field(foreign_key="user.id", index=True)
     created_at: datetime = Field(default_factory=utcnow, index=True)
+    # Set by an edit; a deleted post keeps its row (soft delete) and every reader skips it.
+    updated_at: datetime | None = None
+    deleted_at: datetime | None = None
 
 
 class PostView(SQLModel):
@@ -31,6 +34,7 @@ class PostView(SQLModel):
     author_id: int
     author_name: str
     created_at: datetime
+    updated_at: datetime | None = None
 
 
 def excerpt(content: str, length: int = EXCERPT_LEN) -> str:

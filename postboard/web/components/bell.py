@@ -41,11 +41,18 @@ def _item(item: ObjectVar[BellRow]) -> rx.Component:
                 background=rx.cond(unread, rx.color("indigo", 9), "transparent"),
             ),
             rx.vstack(
-                rx.link(
-                    rx.text(item["title"].to(str), size="2", weight=rx.cond(unread, "bold", "regular")),
-                    href=item["url"].to(str),
-                    color_scheme="gray",
-                    high_contrast=True,
+                rx.cond(
+                    item["url"].to(str) != "",
+                    rx.link(
+                        rx.text(item["title"].to(str), size="2", weight=rx.cond(unread, "bold", "regular")),
+                        href=item["url"].to(str),
+                        color_scheme="gray",
+                        high_contrast=True,
+                    ),
+                    # A deleted post's entry: no link to a page that is gone.
+                    rx.text(
+                        item["title"].to(str), size="2", weight=rx.cond(unread, "bold", "regular"), color_scheme="gray"
+                    ),
                 ),
                 rx.text(item["body"].to(str), size="1", color_scheme="gray"),
                 rx.moment(

@@ -47,10 +47,12 @@ class BellState(AppState):
         self._sync_unread()
 
     @event
-    def open_panel(self) -> None:
+    async def open_panel(self) -> None:
         """The panel was opened (or a live post arrived while it is open): read its notifications."""
         self.opened = True
         if self.signed_in:
+            # Edited and deleted posts reword their entries: follow them while the panel is open.
+            await self._watch("posts")
             self._read()
 
     @event

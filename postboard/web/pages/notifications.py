@@ -35,6 +35,7 @@ class InboxState(AppState):
         self.items = [
             {
                 "id": n.id,
+                "post_id": n.post_id or 0,
                 "title": n.title,
                 "body": n.body,
                 "url": n.url,
@@ -67,10 +68,17 @@ class InboxState(AppState):
             self._reload()
 
     @event
-    def load(self) -> None:
-        """Load the newest page and the exact unread count."""
+    async def load(self) -> None:
+        """Load the newest page and the exact unread count, and follow edits and deletions of their posts."""
         if self.signed_in:
+            await self._watch("posts")
             self._show()
+
+    @event
+    def refresh_posts(self, ids: list[int]) -> None:
+        """Posts changed: re-read the page if it shows an entry of one (all when `ids` is empty)."""
+        if any(not ids or int(item["post_id"]) in ids for item in self.items):
+            self._reload()
 
     @event
     def turn_page(self, step: int) -> Any:
@@ -112,9 +120,14 @@ def _item(item: ObjectVar[InboxRow]) -> rx.Component:
                 background=rx.cond(unread, rx.color("indigo", 9), "transparent"),
             ),
             rx.vstack(
-                rx.link(
-                    rx.text(item["title"].to(str), weight=rx.cond(unread, "bold", "regular")),
-                    href=item["url"].to(str),
+                rx.cond(
+                    item["url"].to(str) != "",
+                    rx.link(
+                        rx.text(item["title"].to(str), weight=rx.cond(unread, "bold", "regular")),
+                        href=item["url"].to(str),
+                    ),
+                    # A deleted post's entry: its title, no link to a page that is gone.
+                    rx.text(item["title"].to(str), weight=rx.cond(unread, "bold", "regular"), color_scheme="gray"),
                 ),
                 rx.text(item["body"].to(str), size="2", color_scheme="gray"),
                 rx.moment(

@@ -1,68 +1,15 @@
-"""One post at /posts/{id}."""
+"""One post at /posts/{id}: read it; its author and admins also edit it inline or delete it."""
 
 import reflex as rx
 from reflex.vars import NumberVar
 
-from postboard import names
-from postboard.db import session_scope
-from postboard.errors import NotFound
-from postboard.posts.models import PostView
-from postboard.posts.service import get_post
-from postboard.users.models import Role
+from postboard.posts.models import CONTENT_MAX, TITLE_MAX
+from postboard.web.components.form import form_buttons, labelled
 from postboard.web.components.layout import page
-from postboard.web.event import event
-from postboard.web.field import Field, field
-from postboard.web.monitor_hub import read_progress
-from postboard.web.state import AppState
+from postboard.web.components.platform import confirm
+from postboard.web.pages.post_state import PostState
 
-
-class PostState(AppState):
-    """The post being read."""
-
-    found: Field[bool] = field(False)
-    title: Field[str] = field("")
-    content: Field[str] = field("")
-    author: Field[str] = field("")
-    created_at: Field[str] = field("")
-    # The author's fan-out progress; the monitor hub pushes it while the page is open.
-    is_author: Field[bool] = field(False)
-    progress: Field[dict[str, int]] = field(default_factory=dict)
-
-    shown_id: Field[int] = field(0)
-
-    def _read(self) -> PostView | None:
-        try:
-            with session_scope() as session:
-                post = get_post(session, post_id=self.shown_id)
-        except NotFound:
-            self.found = False
-            return None
-        self.found = True
-        self.title, self.content, self.author = post.title, post.content, post.author_name
-        self.created_at = post.created_at.isoformat()
-        self.is_author = post.author_id == self.user_id
-        return post
-
-    @event
-    async def load(self) -> None:
-        """Load the post named in the URL; its author and admins also get the live fan-out progress."""
-        if not self.signed_in:
-            return
-        raw = str(self.router.page.params.get("post_id", ""))
-        self.found = self.is_author = False
-        self.shown_id = int(raw) if raw.isdigit() else 0
-        if not self.shown_id or (post := self._read()) is None:
-            return
-        await self._watch("posts")
-        if self.is_author or self.user_role == Role.ADMIN:
-            self.progress = read_progress(post.id) or {}
-            await self._enter(names.post_room(post.id), post_author=post.author_id)
-
-    @event
-    def refresh_posts(self, ids: list[int]) -> None:
-        """Posts changed: re-read this one if it is among them (gone when it was deleted)."""
-        if self.shown_id and (not ids or self.shown_id in ids):
-            self._read()
+__all__ = ["PostState", "post_page"]
 
 
 def _segment(value: NumberVar, color: str, label: str) -> rx.Component:
@@ -130,37 +77,109 @@ def progress_bar() -> rx.Component:
     )
 
 
+def edit_form() -> rx.Component:
+    """The inline edit form: title, content, Save and Cancel, with the same inline messages as publishing."""
+    return rx.form(
+        rx.vstack(
+            labelled(
+                "Title",
+                rx.input(
+                    id="edit-title",
+                    name="title",
+                    default_value=PostState.title,
+                    size="3",
+                    width="100%",
+                    max_length=TITLE_MAX + 50,
+                ),
+                html_for="edit-title",
+                error=PostState.title_error,
+            ),
+            labelled(
+                "Content",
+                rx.text_area(
+                    id="edit-content",
+                    name="content",
+                    default_value=PostState.content,
+                    size="3",
+                    width="100%",
+                    rows="8",
+                    max_length=CONTENT_MAX + 100,
+                ),
+                html_for="edit-content",
+                error=PostState.content_error,
+            ),
+            form_buttons(rx.button(rx.icon("check", size=16), "Save", type="submit"), on_cancel=PostState.cancel_edit),
+            spacing="3",
+            width="100%",
+        ),
+        on_submit=PostState.save_edit,
+        reset_on_submit=False,
+        width="100%",
+        aria_label="Edit post",
+    )
+
+
+def post_actions() -> rx.Component:
+    """Edit, and Delete that asks first (the author and admins only)."""
+    return rx.hstack(
+        rx.button(rx.icon("pencil", size=14), "Edit", size="2", variant="soft", on_click=PostState.start_edit),
+        confirm(
+            rx.button(rx.icon("trash-2", size=14), "Delete", size="2", variant="soft", color_scheme="red"),
+            title="Delete this post?",
+            description="It disappears from the feed and every inbox. This cannot be undone.",
+            action="Delete",
+            on_confirm=PostState.delete,
+        ),
+        spacing="2",
+    )
+
+
+def post_body() -> rx.Component:
+    """The post as read: title, author, time (and when it was edited), content."""
+    return rx.vstack(
+        rx.hstack(
+            rx.heading(PostState.title, size="6"),
+            rx.cond(PostState.can_change, post_actions()),
+            justify="between",
+            align="start",
+            width="100%",
+            wrap="wrap",
+            spacing="3",
+        ),
+        rx.hstack(
+            rx.text(PostState.author, weight="medium", size="2"),
+            rx.text("·", size="2", color_scheme="gray"),
+            rx.moment(PostState.created_at, from_now=True, style={"fontSize": "13px"}),
+            rx.cond(
+                PostState.edited_at != "",
+                rx.text("· edited", size="2", color_scheme="gray", data_testid="post-edited"),
+            ),
+            spacing="2",
+        ),
+        rx.separator(),
+        rx.text(PostState.content, white_space="pre-wrap", size="3", data_testid="post-content"),
+        spacing="3",
+        align="start",
+        width="100%",
+    )
+
+
 def post_page() -> rx.Component:
     """The post route."""
     return page(
         rx.cond(
             PostState.found,
             rx.card(
-                rx.vstack(
-                    rx.heading(PostState.title, size="6"),
-                    rx.hstack(
-                        rx.text(PostState.author, weight="medium", size="2"),
-                        rx.text("·", size="2", color_scheme="gray"),
-                        rx.moment(
-                            PostState.created_at,
-                            from_now=True,
-                            style={"fontSize": "13px"},
-                        ),
-                        spacing="2",
-                    ),
-                    rx.separator(),
-                    rx.text(PostState.content, white_space="pre-wrap", size="3"),
-                    spacing="3",
-                    align="start",
-                ),
+                rx.cond(PostState.editing & PostState.can_change, edit_form(), post_body()),
                 size="3",
                 max_width="48rem",
                 width="100%",
             ),
             rx.callout(
-                "This post does not exist.",
+                rx.cond(PostState.deleted, "This post was deleted.", "This post does not exist."),
                 icon="triangle-alert",
                 color_scheme="orange",
+                role="status",
             ),
         ),
         rx.cond((PostState.is_author | PostState.is_admin) & PostState.found, rx.box(progress_bar(), margin_top="1em")),

@@ -1,8 +1,11 @@
 """The running app as the end-to-end tests see it, and what a person does first in it: sign in, read the badge."""
 
+import json
 import subprocess
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import Locator, Page, expect
 
@@ -50,3 +53,15 @@ def expect_unread(page: Page, count: int, timeout: float | None = None) -> None:
     """Wait until the bell's badge and its label both say `count` unread."""
     expect(page.get_by_test_id("unread-count")).to_have_text(str(count), timeout=timeout)
     expect(bell(page)).to_have_attribute("aria-label", f"Notifications, {count} unread", timeout=timeout)
+
+
+def api(app: App, token: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """POST JSON to the app's API with a bearer token; return the answer's JSON."""
+    request = urllib.request.Request(
+        f"{app.env['API_URL']}{path}",
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return dict(json.load(answer))

@@ -7,13 +7,10 @@ user's or an admin's message, and an admin demoted mid-session stops getting adm
 frames without reloading.
 """
 
-import json
 import re
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urljoin
 
 import pytest
@@ -22,7 +19,7 @@ from redis import Redis
 
 from postboard import names
 from postboard.live.messages import Envelope, LiveNotice
-from tests.e2e.app import PASSWORD, App, sign_in
+from tests.e2e.app import PASSWORD, App, api, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -63,17 +60,6 @@ def _create(app: App, email: str, name: str, role: str) -> int:
     found = re.search(r"\(id (\d+)\)", out)
     assert found, out
     return int(found.group(1))
-
-
-def _api(app: App, token: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    request = urllib.request.Request(
-        f"{app.env['API_URL']}{path}",
-        data=json.dumps(body).encode(),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        return dict(json.load(answer))
 
 
 def _announce(app: App, *, to: list[str], title: str) -> None:
@@ -126,15 +112,15 @@ def test_each_socket_receives_only_what_its_user_may_and_a_demoted_admin_stops(
     ann, ed, mo, mia = four["ann"], four["ed"], four["mo"], four["mia"]
     members = (mo, mia)
     token = app.cli("tokens", "create", "--name", "frames", "--scope", "admin").strip().splitlines()[-1]
-    source = _api(app, token, "/api/event-sources", {"name": "frames_private"})
-    template = _api(
+    source = api(app, token, "/api/event-sources", {"name": "frames_private"})
+    template = api(
         app,
         token,
         "/api/templates",
         {"name": "frames secret", "channel": "in_app", "subject": "Secret {{ n }}", "body": "Only for you."},
     )
     rule = {"source_id": source["id"], "template_id": template["id"], "recipient_kind": "user"}
-    _api(app, token, "/api/rules", {**rule, "name": "only mo", "recipient_value": str(mo.user_id)})
+    api(app, token, "/api/rules", {**rule, "name": "only mo", "recipient_value": str(mo.user_id)})
 
     # Pages with channels of their own: Ann watches the queues, Ed his post's progress, the members too.
     ed.page.get_by_label("Title").fill("Frames post")
@@ -155,7 +141,7 @@ def test_each_socket_receives_only_what_its_user_may_and_a_demoted_admin_stops(
     ed.wait_for("audience")
     ann.wait_for("queues_state")
     _announce(app, to=[names.ADMINS_ROOM], title="Admin alert one")
-    _api(app, token, "/api/events", {"event": "frames_private", "payload": {"n": "for Mo 8841"}})
+    api(app, token, "/api/events", {"event": "frames_private", "payload": {"n": "for Mo 8841"}})
     mo.wait_for("Secret for Mo 8841")
     ann.wait_for("Admin alert one")
     _settle(app, [ann, ed, mo, mia], "settled-one")

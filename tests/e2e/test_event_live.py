@@ -1,35 +1,21 @@
 """An event's in-app message reaches only its recipients' open tabs, live: a toast and the exact badge."""
 
-import json
 import time
-import urllib.request
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.app import PASSWORD, App, badge, expect_unread, sign_in
+from tests.e2e.app import PASSWORD, App, api, badge, expect_unread, sign_in
 
 pytestmark = pytest.mark.e2e
-
-
-def _api(app: App, token: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    request = urllib.request.Request(
-        f"{app.env['API_URL']}{path}",
-        data=json.dumps(body).encode(),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        return dict(json.load(answer))
 
 
 def test_in_app_event_message_is_pushed_to_its_recipients_only(app: App, browser: Browser) -> None:
     for email, name, role in (("cy@example.com", "Cy Member", "member"), ("dee@example.com", "Dee Admin", "admin")):
         app.cli("users", "create", "--email", email, "--name", name, "--password", PASSWORD, "--role", role)
     token = app.cli("tokens", "create", "--name", "e2e live", "--scope", "admin").strip().splitlines()[-1]
-    source = _api(app, token, "/api/event-sources", {"name": "shipment_delayed"})
-    template = _api(
+    source = api(app, token, "/api/event-sources", {"name": "shipment_delayed"})
+    template = api(
         app,
         token,
         "/api/templates",
@@ -40,7 +26,7 @@ def test_in_app_event_message_is_pushed_to_its_recipients_only(app: App, browser
             "body": "New date: {{ eta }}",
         },
     )
-    _api(
+    api(
         app,
         token,
         "/api/rules",
@@ -59,7 +45,7 @@ def test_in_app_event_message_is_pushed_to_its_recipients_only(app: App, browser
         sign_in(admin, app, "dee@example.com")
         before_member, before_admin = badge(member), badge(admin)
         started = time.monotonic()
-        _api(app, token, "/api/events", {"event": "shipment_delayed", "payload": {"order": 4711, "eta": "Friday"}})
+        api(app, token, "/api/events", {"event": "shipment_delayed", "payload": {"order": 4711, "eta": "Friday"}})
         expect(member.get_by_text("Order 4711 is late").first).to_be_visible(timeout=15_000)
         pushed_in = time.monotonic() - started
         expect_unread(member, before_member + 1)

@@ -1,28 +1,14 @@
 """Pages keep themselves current when someone else changes what they show (one resource-changed event per kind)."""
 
-import json
 import re
-import urllib.request
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.app import PASSWORD, App, sign_in
+from tests.e2e.app import PASSWORD, App, api, sign_in
 
 pytestmark = pytest.mark.e2e
 ADMIN = "live-resources-admin@example.com"
-
-
-def _api(app: App, token: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    request = urllib.request.Request(
-        f"{app.env['API_URL']}{path}",
-        data=json.dumps(body).encode(),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        return dict(json.load(answer))
 
 
 def test_admin_pages_follow_changes_made_elsewhere_without_a_reload(app: App, browser: Browser) -> None:
@@ -38,13 +24,13 @@ def test_admin_pages_follow_changes_made_elsewhere_without_a_reload(app: App, br
         page.goto(f"{app.url}/event-sources")
         page.evaluate("window.__same_page = true")
         expect(page.get_by_text("invoice_paid_live")).to_have_count(0)
-        source = _api(app, token, "/api/event-sources", {"name": "invoice_paid_live"})
+        source = api(app, token, "/api/event-sources", {"name": "invoice_paid_live"})
         expect(page.get_by_text("invoice_paid_live").first).to_be_visible(timeout=10_000)
 
         # Rules: the same for a rule, while the page stays the same page.
         page.goto(f"{app.url}/rules")
         page.evaluate("window.__same_page = true")
-        template = _api(
+        template = api(
             app,
             token,
             "/api/templates",
@@ -52,7 +38,7 @@ def test_admin_pages_follow_changes_made_elsewhere_without_a_reload(app: App, br
         )
         expect(page.get_by_text("tell the payer live")).to_have_count(0)
         body = {"source_id": source["id"], "template_id": template["id"], "recipient_kind": "all_users"}
-        _api(app, token, "/api/rules", {**body, "name": "tell the payer live"})
+        api(app, token, "/api/rules", {**body, "name": "tell the payer live"})
         expect(page.get_by_text("tell the payer live").first).to_be_visible(timeout=10_000)
         assert page.evaluate("window.__same_page === true"), "the page reloaded"
 
@@ -68,7 +54,7 @@ def test_admin_pages_follow_changes_made_elsewhere_without_a_reload(app: App, br
         # Deliveries: an event's rows appear in the open log, filtered to it.
         page.goto(f"{app.url}/deliveries?event=invoice_paid_live")
         expect(page.get_by_text("No deliveries match.")).to_be_visible(timeout=10_000)
-        _api(app, token, "/api/events", {"event": "invoice_paid_live", "payload": {"n": 1}})
+        api(app, token, "/api/events", {"event": "invoice_paid_live", "payload": {"n": 1}})
         expect(page.get_by_text("No deliveries match.")).to_have_count(0, timeout=15_000)
         expect(page.get_by_text(re.compile(r"^1–\d+ of \d+$"))).to_be_visible()
     finally:

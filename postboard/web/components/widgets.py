@@ -42,10 +42,11 @@ def _table(name: str, heads: list[str], rows: ArrayVar[list[Row]], row: Any, *, 
                 width="100%",
                 variant="surface",
                 size="1",
-                aria_label=name,
             ),
             overflow_x="auto",
             width="100%",
+            role="region",
+            aria_label=name,
         ),
         rx.text(empty, color_scheme="gray", size="2"),
     )
@@ -111,10 +112,11 @@ def _post_row(post: ObjectVar[Row]) -> rx.Component:
 
 def latest_posts_table() -> rx.Component:
     """The newest posts, updated live."""
+    # Not "Latest posts": that is the feed's heading below.
     return _panel(
-        "Latest posts",
+        "Recent posts",
         _table(
-            "Latest posts", ["Title", "Author", "When"], DashboardState.latest_posts, _post_row, empty="No posts yet."
+            "Recent posts", ["Title", "Author", "When"], DashboardState.latest_posts, _post_row, empty="No posts yet."
         ),
     )
 

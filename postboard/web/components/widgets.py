@@ -82,7 +82,8 @@ def activity_chart() -> rx.Component:
         "Posts and deliveries per hour, last 24 h (UTC)",
         rx.recharts.composed_chart(
             rx.recharts.cartesian_grid(stroke_dasharray="3 3", vertical=False),
-            rx.recharts.x_axis(data_key="hour", interval=3, font_size=11),
+            # Recharts drops labels that would overlap (a phone shows fewer hours).
+            rx.recharts.x_axis(data_key="hour", interval="preserveStartEnd", min_tick_gap=16, font_size=11),
             rx.recharts.y_axis(y_axis_id="left", allow_decimals=False, font_size=11, width=44),
             rx.recharts.y_axis(y_axis_id="right", orientation="right", allow_decimals=False, font_size=11, width=32),
             rx.recharts.tooltip(),
@@ -98,6 +99,7 @@ def activity_chart() -> rx.Component:
             height=220,
             width="100%",
         ),
+        flex="2 1 28rem",
         data_testid="activity-chart",
     )
 
@@ -118,6 +120,9 @@ def latest_posts_table() -> rx.Component:
         _table(
             "Recent posts", ["Title", "Author", "When"], DashboardState.latest_posts, _post_row, empty="No posts yet."
         ),
+        # In the widgets' column: a flex basis would set its height.
+        flex="none",
+        width="100%",
     )
 
 

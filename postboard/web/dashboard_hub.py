@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from postboard import names
@@ -75,14 +76,22 @@ def read_figures(online: dict[int, float], *, queues: list[Row] | None) -> tuple
 
 
 async def load_figures(
-    presence: Presence, store: JobStore, *, here: dict[int, float], admin: bool
+    presence: Presence, store: JobStore, *, here: Callable[[], dict[int, float]], admin: bool
 ) -> tuple[Row, Row | None]:
     """The figures for one page load: the last tick's if fresh, else read now (live push off, first tab)."""
     found = latest.fresh(admin=admin)
     if found is not None:
         return found
-    online = {**await presence.online(), **here}
-    queues = await read_queues(store) if admin else None
+    # This process's own tabs count even when Redis is out or no hub writes presence (live push off).
+    online = here()
+    queues: list[Row] | None = [] if admin else None
+    try:
+        for user, since in (await presence.online()).items():
+            online[user] = min(online.get(user, since), since)
+        if admin:
+            queues = await read_queues(store)
+    except MONITOR_OUTAGES as exc:
+        log.warning("dashboard figures without Redis: %s", exc)
     return await asyncio.to_thread(read_figures, online, queues=queues)
 
 

@@ -112,3 +112,37 @@ async def test_with_no_dashboard_tab_presence_is_still_written_but_nothing_is_re
     assert reads == []
     assert rooms.sent == []
     assert await there.online() == {5: 50.0}
+
+
+async def test_a_page_load_reuses_the_last_tick_and_reads_itself_when_there_is_none(
+    redis: Redis, reads: list[tuple[dict[int, float], bool]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dashboard_hub, "latest", dashboard_hub.Latest())
+    await Presence(redis, backend="web-2").publish({1: 40.0, 9: 10.0})
+    public, system = await dashboard_hub.load_figures(
+        Presence(redis, backend="web-1"), JobStore(redis), here=lambda: {1: 20.0}, admin=True
+    )
+    assert reads == [({1: 20.0, 9: 10.0}, True)]
+    assert (public["users_online"], system) == (2, {"workers": 2})
+
+    rooms = MemoryRooms()
+    gate = Gate(rooms)
+    await _tab(gate, "a", 1)
+    await gate.enter("a", names.DASHBOARD_ROOM)
+    await DashboardHub(rooms, gate, Presence(redis, backend="web-1"), JobStore(redis), state=STATE).tick()
+    reads.clear()
+    member_view = await dashboard_hub.load_figures(
+        Presence(redis, backend="web-1"), JobStore(redis), here=dict, admin=False
+    )
+    assert reads == []  # the tick's figures, not a read of its own
+    assert member_view == ({"users_online": 2, "posts_today": 4}, None)
+
+
+async def test_a_page_load_without_redis_still_counts_this_process_tabs(
+    reads: list[tuple[dict[int, float], bool]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dashboard_hub, "latest", dashboard_hub.Latest())
+    down = Redis.from_url("redis://127.0.0.1:1", socket_connect_timeout=0.5)
+    public, _ = await dashboard_hub.load_figures(Presence(down), JobStore(down), here=lambda: {3: 5.0}, admin=False)
+    assert public["users_online"] == 1
+    await down.aclose()

@@ -43,7 +43,7 @@ class DashboardState(AppState):
         public, system = await load_figures(
             Presence(deps.job_store().redis),
             deps.job_store(),
-            here=connected_online(gate, rooms),
+            here=lambda: connected_online(gate, rooms),
             admin=self.is_admin,
         )
         for values in (public, system if self.is_admin else None):

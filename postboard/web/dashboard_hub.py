@@ -28,8 +28,8 @@ from postboard.web.realtime import Rooms, state_update
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 1.0
-# A page load reuses the figures of the last tick when they are this fresh.
-FRESH_SECONDS = 2.0
+# A page load reuses the last tick's figures when this fresh; the tick after it sends the tab current ones.
+FRESH_SECONDS = 5.0
 
 
 @dataclass

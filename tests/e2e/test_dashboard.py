@@ -1,9 +1,11 @@
 """The live dashboard in three browsers: figures, tables and who is online change while a member watches."""
 
+import contextlib
 import time
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.e2e.app import PASSWORD, App, sign_in
 
@@ -69,6 +71,19 @@ def test_posts_and_presence_reach_a_watching_member_live(app: App, browser: Brow
     expect(online.get_by_text("Ben Member")).to_have_count(0, timeout=15_000)
     print(f"\nLast tab closed → gone from Online now in {time.perf_counter() - closed:.1f} s")
     expect_stat(mia, "Users online", online_before)
+
+    # A tab that crashes says no goodbye: its socket closing is what takes Ben off.
+    crash_ctx = browser.new_context()
+    crashing = crash_ctx.new_page()
+    sign_in(crashing, app, OTHER)
+    expect(online.get_by_text("Ben Member")).to_be_visible(timeout=15_000)
+    cdp = crash_ctx.new_cdp_session(crashing)
+    # The renderer dies without answering the command.
+    with crashing.expect_event("crash", timeout=15_000), contextlib.suppress(PlaywrightError):
+        cdp.send("Page.crash", timeout=1_000)
+    expect(online.get_by_text("Ben Member")).to_have_count(0, timeout=30_000)
+    expect_stat(mia, "Users online", online_before)
+    crash_ctx.close()
     assert mia.url.rstrip("/") == app.url  # no reload, no navigation
     admin_ctx.close()
     mia_ctx.close()

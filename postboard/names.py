@@ -88,6 +88,13 @@ METRICS_JOBS = f"{KEY_PREFIX}:metrics:jobs"
 METRICS_DURATION = f"{KEY_PREFIX}:metrics:duration"
 BACKEND_TABS = f"{KEY_PREFIX}:backends:tabs"
 BACKEND_SEEN = f"{KEY_PREFIX}:backends:seen"
+# Presence: the backend processes alive (sorted set, scored by heartbeat) and each one's online users.
+PRESENCE_BACKENDS = f"{KEY_PREFIX}:presence:backends"
+
+
+def presence_key(backend: str) -> str:
+    """Return the hash of one backend process's online users (user id -> since, epoch seconds)."""
+    return f"{KEY_PREFIX}:presence:{backend}"
 
 
 def process_id() -> str:

@@ -8,16 +8,19 @@ import reflex as rx
 from postboard.db import session_scope
 from postboard.live import model_events
 from postboard.live.messages import LivePost
+from postboard.live.presence import Presence
 from postboard.posts.service import latest_posts, posts_by_ids
 from postboard.settings import get_settings
 from postboard.web import deps, routes
 from postboard.web.api import create_api
 from postboard.web.components.bell_state import BellState
+from postboard.web.dashboard_hub import DashboardHub
 from postboard.web.gate import gate
 from postboard.web.live_hub import LiveHub
 from postboard.web.monitor_hub import MonitorHub
 from postboard.web.pages.auth import AuthFormState, login_page, register_page
 from postboard.web.pages.dashboard import FeedState, dashboard_page
+from postboard.web.pages.dashboard_state import DashboardState
 from postboard.web.pages.deliveries import deliveries_page
 from postboard.web.pages.deliveries_state import DeliveriesState
 from postboard.web.pages.event_sources import event_sources_page
@@ -103,7 +106,9 @@ async def realtime(app: rx.App) -> None:
         read_posts=read_live_posts,
         on_post=gate.note_post,
     )
-    await asyncio.gather(live.run(), monitor.run(), gate.run())
+    store = deps.job_store()
+    dashboard = DashboardHub(rooms, gate, Presence(store.redis), store, state=DashboardState.get_full_name())
+    await asyncio.gather(live.run(), monitor.run(), gate.run(), dashboard.run())
 
 
 app.register_lifespan_task(realtime)
@@ -112,7 +117,7 @@ app.add_page(
     dashboard_page,
     route=routes.HOME,
     title="Postboard",
-    on_load=[AppState.require_user, FeedState.load],
+    on_load=[AppState.require_user, FeedState.load, DashboardState.load],
 )
 app.add_page(
     login_page,

@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     long_wait_by_queue: dict[str, float] = {}
     # How often the queue monitor and progress bars are refreshed and pushed.
     monitor_interval: float = Field(default=1.0, gt=0)
+    # Whether members see who is online on the dashboard (false: only the count; admins still see the list).
+    presence_listing: bool = True
 
     # POST /api/events: events per second per API token (0: no limit).
     api_rate_limit: int = Field(default=50, ge=0)

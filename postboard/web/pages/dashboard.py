@@ -1,4 +1,4 @@
-"""The dashboard: the New post form for publishers and the live feed, paged by Older posts."""
+"""The dashboard: the widgets, the New post form for publishers and the live feed, paged by Older posts."""
 
 from typing import Any
 
@@ -13,6 +13,7 @@ from postboard.users.models import User
 from postboard.web import deps
 from postboard.web.components.feed import PostRow, post_row
 from postboard.web.components.layout import field_error, page
+from postboard.web.components.widgets import dashboard_widgets
 from postboard.web.event import event
 from postboard.web.field import Field, field
 from postboard.web.state import AppState, _js
@@ -178,6 +179,7 @@ def new_post_form() -> rx.Component:
 def dashboard_page() -> rx.Component:
     """The dashboard route."""
     return page(
+        dashboard_widgets(),
         rx.vstack(
             rx.cond(AppState.can_publish, new_post_form()),
             rx.heading("Latest posts", size="5", margin_top="0.6em"),

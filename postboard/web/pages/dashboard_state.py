@@ -49,6 +49,6 @@ class DashboardState(AppState):
         for values in (public, system if self.is_admin else None):
             for var, value in (values or {}).items():
                 setattr(self, var, value)
-        await self.enter(names.DASHBOARD_ROOM)
+        await self._enter(names.DASHBOARD_ROOM)
         if self.is_admin:
-            await self.enter(names.DASHBOARD_ADMIN_ROOM)
+            await self._enter(names.DASHBOARD_ADMIN_ROOM)

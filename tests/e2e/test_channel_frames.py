@@ -135,7 +135,7 @@ def test_each_socket_receives_only_what_its_user_may_and_a_demoted_admin_stops(
     ed.page.goto(post_url)
     expect(ed.page.get_by_role("heading", name="Frames post")).to_be_visible(timeout=15_000)
     ann.page.goto(f"{app.url}/queues")
-    expect(ann.page.get_by_role("heading", name="Queues")).to_be_visible(timeout=15_000)
+    expect(ann.page.get_by_role("heading", name="Queues", exact=True)).to_be_visible(timeout=15_000)
 
     # Ed joining the post channel re-sends its progress to everyone in it: him, not the members.
     ed.wait_for("audience")

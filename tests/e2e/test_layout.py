@@ -29,12 +29,12 @@ def test_an_admin_on_a_phone_reaches_pages_from_the_menu_button(app: App, browse
 
     page.get_by_role("button", name="Menu").click()
     page.get_by_role("menuitem", name="Queues").click()
-    expect(page.get_by_role("heading", name="Queues")).to_be_visible(timeout=15_000)
+    expect(page.get_by_role("heading", name="Queues", exact=True)).to_be_visible(timeout=15_000)
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
     page.get_by_role("button", name="Menu").click()
     page.get_by_role("menuitem", name="Deliveries").click()
-    expect(page.get_by_role("heading", name="Deliveries")).to_be_visible(timeout=15_000)
+    expect(page.get_by_role("heading", name="Deliveries", exact=True)).to_be_visible(timeout=15_000)
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     context.close()
 

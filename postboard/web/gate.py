@@ -140,9 +140,12 @@ class Gate:
                 tab.seen_post = self.newest_post
         if not self.tabs:
             return 0
-        found = await asyncio.to_thread(self._read, sorted({t.token_hash for t in self.tabs.values()}))
+        asked = {t.token_hash for t in self.tabs.values()}
+        found = await asyncio.to_thread(self._read, sorted(asked))
         moved = 0
         for sid, tab in list(self.tabs.items()):
+            if tab.token_hash not in asked:
+                continue  # admitted while the sessions were read: the next re-check has it
             now = found.get(tab.token_hash)
             viewer = Viewer(*now) if now is not None else None
             if viewer == tab.viewer:

@@ -6,7 +6,7 @@ from postboard import names
 from postboard.live.channels import Viewer
 from postboard.users.models import Role
 from postboard.users.service import token_hash
-from postboard.web.gate import Gate
+from postboard.web.gate import Gate, Tab
 from tests.unit.twins import MemoryRooms
 
 
@@ -150,3 +150,18 @@ async def test_a_silently_cut_off_tab_stops_counting_posts_as_seen() -> None:
     # The browser tab comes back before the server noticed the old socket was dead.
     await gate.admit("new", token="t", viewer=viewer, client="tab-1")
     assert gate.missed_since("new") == 5
+
+
+async def test_a_tab_admitted_while_the_sessions_are_read_is_not_taken_for_signed_out() -> None:
+    rooms, sessions = MemoryRooms(), Sessions()
+    gate: Gate
+
+    def slow_read(hashes: Sequence[str]) -> dict[str, tuple[int, Role]]:
+        # Another tab loads a page while this read is in flight (the gate reads in a thread).
+        gate.tabs["late"] = Tab(token_hash("late"), sessions.add("late", 9, Role.MEMBER), 0.0)
+        return sessions.read(hashes)
+
+    gate = Gate(rooms, read=slow_read, clock=lambda: 1.0)
+    await gate.admit("early", token="e", viewer=sessions.add("e", 8, Role.MEMBER))
+    assert await gate.recheck() == 0
+    assert set(gate.tabs) == {"early", "late"}

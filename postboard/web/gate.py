@@ -31,8 +31,8 @@ from postboard.web.realtime import Rooms, rooms, state_update
 
 log = logging.getLogger(__name__)
 
-# Tabs whose socket went, remembered for their return (a few bytes each).
-LEFT_KEPT = 20_000
+# Browser tabs whose newest seen post is remembered, for their return after a drop (a few bytes each).
+SEEN_KEPT = 20_000
 
 SessionReader = Callable[[Sequence[str]], dict[str, tuple[int, Role]]]
 
@@ -50,9 +50,8 @@ class Tab:
     token_hash: str
     viewer: Viewer
     since: float
-    # The browser tab (Reflex's client token: the same across its sockets) and the newest live post it was there for.
+    # The browser tab: Reflex's client token, the same across its sockets.
     client: str = ""
-    seen_post: int = 0
     # Page channel -> the author of its post (for `post.{id}`), None for the others.
     page: dict[str, int | None] = field(default_factory=dict)
 
@@ -69,9 +68,9 @@ class Gate:
         self._clock = clock
         # Sent to a tab whose access changed (set at startup to the root state's handler).
         self.changed: StateUpdate = state_update()
-        # The newest post announced live, and what tabs whose socket went had seen, by client token.
+        # The newest post announced live, and per browser tab (client token) the newest it was there for.
         self.newest_post = 0
-        self._left: OrderedDict[str, int] = OrderedDict()
+        self._seen: OrderedDict[str, int] = OrderedDict()
         self._returning: dict[str, int] = {}
 
     async def admit(self, sid: str, *, token: str, viewer: Viewer | None, client: str = "") -> None:
@@ -83,11 +82,13 @@ class Gate:
             await self.drop(sid)
             return
         old = self.tabs.get(sid)
+        if old is None and client in self._seen:
+            # The same browser tab on a new socket: its old one dropped.
+            self._returning[sid] = self._seen[client]
         if old is None and client:
-            self._note_return(sid, client)
+            self._saw(client)  # the page it loads now shows everything so far
         since = old.since if old is not None and old.viewer.user_id == viewer.user_id else self._clock()
-        seen = old.seen_post if old is not None else self.newest_post
-        self.tabs[sid] = Tab(token_hash(token), viewer, since, client, seen)
+        self.tabs[sid] = Tab(token_hash(token), viewer, since, client)
         await self._settle(sid)
 
     def note_post(self, post_id: int) -> None:
@@ -98,15 +99,11 @@ class Gate:
         """For a tab back on a new socket: the newest post it had seen before (None if it is not back)."""
         return self._returning.pop(sid, None)
 
-    def _note_return(self, sid: str, client: str) -> None:
-        # The same browser tab on a new socket: its old socket is gone, or about to be noticed gone
-        # (it stays in `tabs` until the re-check sees it gone, so it still leaves what it may not receive).
-        seen = self._left.pop(client, None)
-        for tab in self.tabs.values():
-            if tab.client == client:
-                seen = tab.seen_post if seen is None else max(seen, tab.seen_post)
-        if seen is not None:
-            self._returning[sid] = seen
+    def _saw(self, client: str) -> None:
+        self._seen[client] = self.newest_post
+        self._seen.move_to_end(client)
+        while len(self._seen) > SEEN_KEPT:
+            self._seen.popitem(last=False)
 
     async def enter(self, sid: str, channel: str, *, post_author: int | None = None) -> bool:
         """Put an admitted tab into one of its page's channels, if its viewer may receive it."""
@@ -134,10 +131,11 @@ class Gate:
     async def recheck(self) -> int:
         """Re-read every tab's session; move the tabs whose access changed. Return how many moved."""
         for sid in [s for s in self.tabs if not self.rooms.connected(s)]:
-            self._forget(sid)
+            del self.tabs[sid]
+            self._returning.pop(sid, None)
         for sid, tab in self.tabs.items():
-            if self.rooms.answering(sid):
-                tab.seen_post = self.newest_post
+            if tab.client and self.rooms.answering(sid):
+                self._saw(tab.client)
         if not self.tabs:
             return 0
         asked = {t.token_hash for t in self.tabs.values()}
@@ -172,15 +170,6 @@ class Gate:
             else:
                 if moved:
                     log.info("channel access changed for %s tab(s)", moved)
-
-    def _forget(self, sid: str) -> None:
-        tab = self.tabs.pop(sid)
-        self._returning.pop(sid, None)
-        if tab.client:
-            self._left[tab.client] = tab.seen_post
-            self._left.move_to_end(tab.client)
-            while len(self._left) > LEFT_KEPT:
-                self._left.popitem(last=False)
 
     async def _settle(self, sid: str) -> None:
         tab = self.tabs[sid]

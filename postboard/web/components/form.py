@@ -6,6 +6,7 @@ from typing import Any
 import reflex as rx
 from pydantic import ValidationError
 
+from postboard.posts.models import CONTENT_MAX, TITLE_MAX
 from postboard.web.components.layout import field_error
 
 # Code, JSON and templates, in the theme's monospace font.
@@ -44,6 +45,42 @@ def labelled_input(
 ) -> rx.Component:
     """A labelled text input; `props` go to the input."""
     return labelled(label, rx.input(id=id, **props), html_for=id, error=error, hint=hint)
+
+
+def post_fields(
+    *,
+    prefix: str,
+    title_error: rx.Var[str],
+    content_error: rx.Var[str],
+    title: rx.Var[str] | None = None,
+    content: rx.Var[str] | None = None,
+    rows: str = "5",
+) -> list[rx.Component]:
+    """A post's Title and Content fields (publishing and editing), with their inline errors."""
+    shown = {"default_value": title} if title is not None else {"placeholder": "What is new?"}
+    said = {"default_value": content} if content is not None else {"placeholder": "Say it in full."}
+    return [
+        labelled(
+            "Title",
+            rx.input(id=f"{prefix}title", name="title", size="3", width="100%", max_length=TITLE_MAX + 50, **shown),
+            html_for=f"{prefix}title",
+            error=title_error,
+        ),
+        labelled(
+            "Content",
+            rx.text_area(
+                id=f"{prefix}content",
+                name="content",
+                size="3",
+                width="100%",
+                rows=rows,
+                max_length=CONTENT_MAX + 100,
+                **said,
+            ),
+            html_for=f"{prefix}content",
+            error=content_error,
+        ),
+    ]
 
 
 def code_area(**props: Any) -> rx.Component:

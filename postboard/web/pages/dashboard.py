@@ -7,12 +7,13 @@ import reflex as rx
 from postboard.db import session_scope
 from postboard.errors import Forbidden, ValidationFailed
 from postboard.live.messages import LivePost
-from postboard.posts.models import CONTENT_MAX, TITLE_MAX, PostView
+from postboard.posts.models import PostView
 from postboard.posts.service import feed_page, get_post, posts_by_ids, publish
 from postboard.users.models import User
 from postboard.web import deps
 from postboard.web.components.feed import PostRow, post_row
-from postboard.web.components.layout import field_error, page
+from postboard.web.components.form import post_fields
+from postboard.web.components.layout import page
 from postboard.web.components.widgets import dashboard_widgets
 from postboard.web.event import event
 from postboard.web.field import Field, field
@@ -123,35 +124,7 @@ def new_post_form() -> rx.Component:
         rx.form(
             rx.vstack(
                 rx.heading("New post", size="4"),
-                rx.el.label(
-                    "Title",
-                    html_for="title",
-                    style={"fontWeight": 500, "fontSize": "14px"},
-                ),
-                rx.input(
-                    id="title",
-                    name="title",
-                    size="3",
-                    width="100%",
-                    max_length=TITLE_MAX + 50,
-                    placeholder="What is new?",
-                ),
-                field_error(FeedState.title_error),
-                rx.el.label(
-                    "Content",
-                    html_for="content",
-                    style={"fontWeight": 500, "fontSize": "14px"},
-                ),
-                rx.text_area(
-                    id="content",
-                    name="content",
-                    size="3",
-                    width="100%",
-                    rows="5",
-                    max_length=CONTENT_MAX + 100,
-                    placeholder="Say it in full.",
-                ),
-                field_error(FeedState.content_error),
+                *post_fields(prefix="", title_error=FeedState.title_error, content_error=FeedState.content_error),
                 rx.hstack(
                     rx.button(rx.icon("send", size=16), "Publish", type="submit", size="3"),
                     rx.cond(

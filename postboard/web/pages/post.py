@@ -3,8 +3,7 @@
 import reflex as rx
 from reflex.vars import NumberVar
 
-from postboard.posts.models import CONTENT_MAX, TITLE_MAX
-from postboard.web.components.form import form_buttons, labelled
+from postboard.web.components.form import form_buttons, post_fields
 from postboard.web.components.layout import page
 from postboard.web.components.platform import confirm
 from postboard.web.pages.post_state import PostState
@@ -81,32 +80,13 @@ def edit_form() -> rx.Component:
     """The inline edit form: title, content, Save and Cancel, with the same inline messages as publishing."""
     return rx.form(
         rx.vstack(
-            labelled(
-                "Title",
-                rx.input(
-                    id="edit-title",
-                    name="title",
-                    default_value=PostState.title,
-                    size="3",
-                    width="100%",
-                    max_length=TITLE_MAX + 50,
-                ),
-                html_for="edit-title",
-                error=PostState.title_error,
-            ),
-            labelled(
-                "Content",
-                rx.text_area(
-                    id="edit-content",
-                    name="content",
-                    default_value=PostState.content,
-                    size="3",
-                    width="100%",
-                    rows="8",
-                    max_length=CONTENT_MAX + 100,
-                ),
-                html_for="edit-content",
-                error=PostState.content_error,
+            *post_fields(
+                prefix="edit-",
+                title_error=PostState.title_error,
+                content_error=PostState.content_error,
+                title=PostState.title,
+                content=PostState.content,
+                rows="8",
             ),
             form_buttons(rx.button(rx.icon("check", size=16), "Save", type="submit"), on_cancel=PostState.cancel_edit),
             spacing="3",

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.e2e
 
 AUTHOR = "ann.edits@example.com"
 READER = "bob.edits@example.com"
-SHOTS = Path(__file__).parent / "screens"
+SHOTS = Path("/tmp/ui-shots")  # outside the checkout, like test_event_platform
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,19 @@ from typing import Any
 from _rounds import Rounds, Target
 from _tabs import Inbox
 
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Memory:
+    """Resident memory of the server's processes: with the first tabs, with every tab hydrated, after the messages."""
+
+    warm: int
+    warm_tabs: int
+    start: int
+    end: int
+    redis_growth: int = 0
+
 
 @dataclass
 class Row:
@@ -38,6 +51,12 @@ class Row:
     others_cores: float
     first_tab_ms: list[float]
     last_tab_ms: list[float]
+    drops: int = 0
+    rss_warm_mib: float = 0.0
+    rss_start_mib: float = 0.0
+    rss_end_mib: float = 0.0
+    kib_per_tab: float = 0.0
+    redis_kib_per_tab: float = 0.0
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -46,7 +65,7 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
-def summarize(target: Target, inbox: Inbox, rounds: Rounds, connect_s: float) -> Row:
+def summarize(target: Target, inbox: Inbox, rounds: Rounds, connect_s: float, memory: Memory) -> Row:
     """Turn receive times into the row of the table."""
     ids = list(rounds.sent)
     latencies = [(t - rounds.sent[i]) * 1000 for i in ids for t in inbox.times.get(i, [])]
@@ -73,6 +92,12 @@ def summarize(target: Target, inbox: Inbox, rounds: Rounds, connect_s: float) ->
         others_cores=rounds.window.others_cores(),
         first_tab_ms=first,
         last_tab_ms=last,
+        drops=inbox.drops,
+        rss_warm_mib=memory.warm / MIB,
+        rss_start_mib=memory.start / MIB,
+        rss_end_mib=memory.end / MIB,
+        kib_per_tab=(memory.start - memory.warm) / 1024 / max(1, inbox.tabs - memory.warm_tabs),
+        redis_kib_per_tab=memory.redis_growth / 1024 / max(1, inbox.tabs - memory.warm_tabs),
     )
 
 
@@ -90,6 +115,10 @@ _COLUMNS = (
     ("tabs cpu/msg", 12),
     ("others", 6),
     ("connect", 7),
+    ("drops", 5),
+    ("KiB/tab", 7),
+    ("redis KiB/tab", 13),
+    ("RSS start→end MiB", 17),
 )
 # Above this many cores of other processes' load, latencies say more about the machine.
 _BUSY_MACHINE = 0.25
@@ -110,6 +139,10 @@ def _cells(r: Row) -> tuple[str, ...]:
         f"{r.client_cpu_ms_per_msg:.0f} ms",
         f"{r.others_cores:.2f}",
         f"{r.connect_s:.1f} s",
+        str(r.drops),
+        f"{r.kib_per_tab:.1f}",
+        f"{r.redis_kib_per_tab:.1f}",
+        f"{r.rss_start_mib:.0f}→{r.rss_end_mib:.0f}",
     )
 
 
@@ -121,18 +154,23 @@ def _line(cells: Sequence[str]) -> str:
 
 def print_table(rows: Sequence[Row], args: argparse.Namespace) -> None:
     """Print the figures, one line per tab count and mode, then the p99 ratios."""
+    print(f"state manager: {args.state_manager}")
     print(
         "\nbackend: reflex run --backend-only --env prod (Granian, 1 worker, disk state manager)"
         f"\nfloor:   bare python-socketio AsyncServer on {args.floor_server}, 1 worker, one emit to a room"
         "\nlatency: Redis PUBLISH → the tab's Engine.IO packet read, all tabs × measured messages;"
         "\n         last-tab med = median over messages of the slowest tab; cpu/msg = publish → last tab;"
         "\n         payload B = socket.io packet bytes per tab (floor padded to Postboard's, per message);"
-        "\n         others = cores kept busy by processes outside this benchmark during the messages\n"
+        "\n         others = cores kept busy by processes outside this benchmark during the messages;"
+        "\n         drops = sockets that closed during the run; KiB/tab = server RSS growth from a tenth of"
+        "\n         the tabs to all of them, hydrated, per added tab; RSS = before → after the measured messages\n"
     )
     head = _line([name for name, _ in _COLUMNS])
     print(head, "-" * len(head), *(_line(_cells(r)) for r in rows), "", sep="\n")
     for n, ratio in p99_ratios(rows).items():
         print(f"N={n}: postboard p99 / floor p99 = {ratio:.2f}")
+    for n, own in own_kib_per_tab(rows).items():
+        print(f"N={n}: postboard's own memory per tab (its KiB/tab - the floor's, same server) = {own:.1f} KiB")
     if any(r.others_cores > _BUSY_MACHINE for r in rows):
         print(f"warning: other processes kept over {_BUSY_MACHINE} cores busy in some runs; rerun on a quiet machine")
 
@@ -147,15 +185,27 @@ def p99_ratios(rows: Sequence[Row]) -> dict[int, float]:
     }
 
 
+def own_kib_per_tab(rows: Sequence[Row]) -> dict[int, float]:
+    """Return, per tab count, the memory per tab Postboard adds over the floor on the same server."""
+    by_key = {(r.tabs, r.mode): r for r in rows}
+    return {
+        n: by_key[(n, "postboard")].kib_per_tab - by_key[(n, "floor")].kib_per_tab
+        for n in sorted({r.tabs for r in rows})
+        if (n, "postboard") in by_key and (n, "floor") in by_key
+    }
+
+
 def write_json(path: Path, rows: Sequence[Row], args: argparse.Namespace) -> None:
     """Write the rows and the run's settings as JSON."""
     data: dict[str, Any] = {
         "backend": "reflex run --backend-only --env prod (granian, 1 worker)",
         "floor_server": args.floor_server,
+        "state_manager": args.state_manager,
         "cpus": os.cpu_count(),
         "messages": args.messages,
         "spacing_s": args.spacing,
         "rows": [asdict(r) for r in rows],
         "p99_ratio": {str(n): ratio for n, ratio in p99_ratios(rows).items()},
+        "own_kib_per_tab": {str(n): kib for n, kib in own_kib_per_tab(rows).items()},
     }
     path.write_text(json.dumps(data, indent=2) + "\n")

@@ -65,9 +65,11 @@ class Rounds:
     window: CpuSample  # the whole series of messages
 
 
-async def publish_one(redis: Redis, inbox: Inbox, message: Message, post_id: int, wait_s: float) -> float:
-    """Publish one post, wait until every tab has it (or `wait_s` passed); return the publish time."""
-    complete = inbox.expect(post_id)
+async def publish_one(
+    redis: Redis, inbox: Inbox, message: Message, post_id: int, wait_s: float, *, tabs: int | None = None
+) -> float:
+    """Publish one post, wait until every tab (or `tabs` of them) has it or `wait_s` passed; return the publish time."""
+    complete = inbox.expect(post_id, tabs)
     channel, data = message(post_id)
     sent = time.perf_counter()
     await redis.publish(channel, data)

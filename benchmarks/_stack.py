@@ -189,6 +189,20 @@ def group_cpu_seconds(pgid: int) -> float:
     return total / ticks
 
 
+def group_rss_bytes(pgid: int) -> int:
+    """Return the resident memory of the live processes of a group, summed (from /proc/*/statm)."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid:
+                total += int((stat.parent / "statm").read_text().split()[1]) * page
+        except (OSError, IndexError):
+            continue
+    return total
+
+
 def machine_busy_seconds() -> float:
     """Return the CPU seconds the whole machine has spent busy since boot, from /proc/stat."""
     # cpu  user nice system idle iowait irq softirq ...

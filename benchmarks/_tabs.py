@@ -64,10 +64,15 @@ class Inbox:
         self._newest_id = re.compile(rf'"{re.escape(live_key)}"\s*:\s*\[\s*\{{\s*"id"\s*:\s*(\d+)')
         self.times: dict[int, list[float]] = defaultdict(list)
         self.sizes: dict[int, int] = {}
+        # Sockets the server closed or that dropped while the benchmark still wanted them.
+        self.drops = 0
+        self.closing = False
         self._complete: dict[int, asyncio.Event] = {}
+        self._wanted: dict[int, int] = {}
 
-    def expect(self, post_id: int) -> asyncio.Event:
-        """Return an event set once every tab has received post `post_id`."""
+    def expect(self, post_id: int, tabs: int | None = None) -> asyncio.Event:
+        """Return an event set once every tab (or the first `tabs` connected) has received post `post_id`."""
+        self._wanted[post_id] = self.tabs if tabs is None else tabs
         return self._complete.setdefault(post_id, asyncio.Event())
 
     def take(self, packet: str, stamp: float) -> bool:
@@ -79,7 +84,7 @@ class Inbox:
         received = self.times[post_id]
         received.append(stamp)
         self.sizes[post_id] = len(packet.encode())
-        if len(received) == self.tabs and post_id in self._complete:
+        if len(received) == self._wanted.get(post_id, self.tabs) and post_id in self._complete:
             self._complete[post_id].set()
         return True
 
@@ -148,6 +153,12 @@ def make_tab(base_url: str, session_token: str, boot: Boot, inbox: Inbox, http: 
             "protocols": (boot.reflex_version,),
         },
     )
+
+    @client.on("disconnect", namespace=NAMESPACE)
+    def _dropped(*_: Any) -> None:
+        if not inbox.closing:
+            inbox.drops += 1
+
     return Tab(client=client, url=f"{base_url}?token={uuid.uuid4()}", auth=boot.auth(session_token))
 
 

@@ -33,11 +33,12 @@ from pathlib import Path
 from typing import NoReturn
 
 import aiohttp
-from _report import Row, print_table, summarize, write_json
+from _report import Memory, Row, print_table, summarize, write_json
 from _rounds import Message, Target, publish_one, publish_rounds
 from _stack import (
     Processes,
     base_env,
+    group_rss_bytes,
     migrate,
     read_boot_spec,
     seed_sessions,
@@ -69,6 +70,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for one message to reach all")
     parser.add_argument("--join-timeout", type=float, default=300.0, help="seconds to wait for all tabs to join")
     parser.add_argument("--floor-server", choices=("granian", "aiohttp"), default="granian")
+    parser.add_argument(
+        "--state-manager",
+        choices=("disk", "redis"),
+        default="disk",
+        help="Reflex's state manager: disk (one process, states in memory) or redis (production mode)",
+    )
+    parser.add_argument("--no-floor", action="store_true", help="measure Postboard only (a soak needs no floor)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (database, logs)")
     return parser.parse_args(argv)
@@ -107,16 +115,24 @@ async def wait_for_tabs(http: aiohttp.ClientSession, port: int, tabs: int) -> No
         await asyncio.sleep(0.25)
 
 
-async def open_tabs(tabs: Sequence[Tab], http: aiohttp.ClientSession, port: int, args: argparse.Namespace) -> float:
-    """Connect the tabs and wait until the server counts them all; return the seconds it took."""
+async def open_tabs(
+    tabs: Sequence[Tab], http: aiohttp.ClientSession, port: int, args: argparse.Namespace, *, total: int
+) -> float:
+    """Connect the tabs and wait until the server counts `total`; return the seconds it took."""
     started = time.perf_counter()
     await connect_all(tabs, batch=args.batch)
     try:
         async with asyncio.timeout(args.join_timeout):
-            await wait_for_tabs(http, port, len(tabs))
+            await wait_for_tabs(http, port, total)
     except TimeoutError:
-        raise RuntimeError(f"not all {len(tabs)} tabs joined within {args.join_timeout:.0f}s") from None
+        raise RuntimeError(f"not all {total} tabs joined within {args.join_timeout:.0f}s") from None
     return time.perf_counter() - started
+
+
+async def redis_used(redis: Redis) -> int:
+    """Return the bytes Redis holds (INFO memory used_memory): with the redis state manager, the tabs' states."""
+    info = await redis.info("memory")
+    return int(info["used_memory"])
 
 
 async def measure(
@@ -128,25 +144,46 @@ async def measure(
     async with new_http_session() as http:
         tabs = [make_tab(f"http://127.0.0.1:{target.port}", token, boot, inbox, http) for token in tokens]
         try:
-            connect_s = await open_tabs(tabs, http, target.port, args)
+            # A tenth of the tabs first: what the first connections cost once (imports, pools,
+            # heap arenas) is not a per-tab cost. Then the rest, and per tab = growth / rest.
+            first = max(1, len(tabs) // 10)
+            connect_s = await open_tabs(tabs[:first], http, target.port, args, total=first)
+            await publish_one(redis, inbox, target.message, 0, args.timeout, tabs=first)
+            warm, redis_warm = group_rss_bytes(target.pgid), await redis_used(redis)
+            connect_s += await open_tabs(tabs[first:], http, target.port, args, total=len(tabs))
             await publish_one(redis, inbox, target.message, 1, args.timeout)  # warm-up, not counted
+            # After the warm-up: every tab's state has been loaded and updated once.
+            start, redis_start = group_rss_bytes(target.pgid), await redis_used(redis)
             rounds = await publish_rounds(redis, inbox, target, range(2, args.messages + 2), args)
+            memory = Memory(
+                warm=warm,
+                warm_tabs=first,
+                start=start,
+                end=group_rss_bytes(target.pgid),
+                redis_growth=redis_start - redis_warm,
+            )
         finally:
+            inbox.closing = True
             await disconnect_all(tabs)
             await redis.aclose()
-    return summarize(target, inbox, rounds, connect_s), inbox.sizes
+    return summarize(target, inbox, rounds, connect_s, memory), inbox.sizes
 
 
 def run_tab_count(
     procs: Processes, env: dict[str, str], tokens: Sequence[str], boot: Boot, args: argparse.Namespace
 ) -> list[Row]:
     """Measure Postboard, then the floor with Postboard's payload sizes, for one tab count."""
+    if args.state_manager == "redis":
+        # Its own database: the tabs' states are counted apart from the rest of Redis.
+        env = dict(env, REFLEX_REDIS_URL=env["REDIS_URL"].rsplit("/", 1)[0] + "/3", REFLEX_STATE_MANAGER_MODE="redis")
     port = start_postboard(procs, env)
     target = Target("postboard", port, procs.procs["postboard"].pid, postboard_message)
     try:
         postboard, sizes = asyncio.run(measure(target, tokens, boot, env["REDIS_URL"], args))
     finally:
         procs.stop("postboard")
+    if args.no_floor:
+        return [postboard]
     port = start_floor(procs, env, server=args.floor_server, channel=FLOOR_CHANNEL, live_key=boot.live_key)
     target = Target("floor", port, procs.procs["floor"].pid, floor_message(sizes))
     try:

@@ -79,11 +79,11 @@ def start_redis(stack: Stack) -> str:
     return url
 
 
-def configure(stack: Stack, *, redis_url: str, smtp_port: int, chunk_size: int) -> None:
+def configure(stack: Stack, *, redis_url: str, smtp_port: int, chunk_size: int, database_url: str = "") -> None:
     """Point every setting at this run's resources, here and in the children."""
     os.environ.update(
         REDIS_URL=redis_url,
-        DATABASE_URL=f"sqlite:///{stack.root / 'bench.db'}",
+        DATABASE_URL=database_url or f"sqlite:///{stack.root / 'bench.db'}",
         SMTP_HOST="127.0.0.1",
         SMTP_PORT=str(smtp_port),
         MAILBOX_DIR=str(stack.mailbox),
@@ -121,13 +121,13 @@ def wait_for(check: Callable[[], bool], *, timeout: float, what: str, stack: Sta
         time.sleep(POLL)
 
 
-def boot(stack: Stack, *, chunk_size: int, email_concurrency: int) -> None:
-    """Redis, settings, migrated database, sink and both workers."""
+def boot(stack: Stack, *, chunk_size: int, email_concurrency: int, database_url: str = "") -> None:
+    """Redis, settings, migrated database (a temp SQLite unless given), sink and both workers."""
     from postboard.dev.services import free_port
 
     redis_url = start_redis(stack)
     smtp_port = free_port()
-    configure(stack, redis_url=redis_url, smtp_port=smtp_port, chunk_size=chunk_size)
+    configure(stack, redis_url=redis_url, smtp_port=smtp_port, chunk_size=chunk_size, database_url=database_url)
     from _stack import migrate
 
     migrate(stack.env)

@@ -22,24 +22,38 @@ class UnreadSummary:
     newest_post_id: int
 
 
+# Users per INSERT … SELECT transaction when a post reaches every inbox: SQLite has one writer,
+# so a single 100,000-row insert would hold up every other write (a publish) for a second or more.
+INBOX_BATCH = 2_000
+
+
 def create_for_post(
     session: Session, *, post: PostView, url: str, title: str | None = None, body: str | None = None
 ) -> int:
-    """Insert one notification per user for a post (skipping any that exist); return how many."""
+    """Insert one notification per user for a post (skipping any that exist), a batch of users per commit."""
     already = exists().where(col(Notification.user_id) == col(User.id), col(Notification.post_id) == post.id)
-    # SQLAlchemy's select: SQLModel's overloads stop at four columns.
-    rows = sqlalchemy.select(
-        col(User.id),
+    values = (
         literal(post.id),
         literal((title or post.title)[:200]),
         literal((body or f"{post.author_name}: {post.excerpt}")[:500]),
         literal(url),
         literal(utcnow()),
-    ).where(~already)
-    statement = insert(Notification).from_select(["user_id", "post_id", "title", "body", "url", "created_at"], rows)
-    result = session.execute(statement)
-    session.commit()
-    return int(getattr(result, "rowcount", 0) or 0)
+    )
+    created, after = 0, 0
+    while True:
+        # The last id of the next batch; None: the rest fit in one.
+        last = session.exec(
+            select(User.id).where(col(User.id) > after).order_by(col(User.id)).offset(INBOX_BATCH - 1).limit(1)
+        ).first()
+        batch = (col(User.id) > after, col(User.id) <= last) if last is not None else (col(User.id) > after,)
+        # SQLAlchemy's select: SQLModel's overloads stop at four columns.
+        rows = sqlalchemy.select(col(User.id), *values).where(~already, *batch)
+        statement = insert(Notification).from_select(["user_id", "post_id", "title", "body", "url", "created_at"], rows)
+        created += int(getattr(session.execute(statement), "rowcount", 0) or 0)
+        session.commit()
+        if last is None:
+            return created
+        after = last
 
 
 def notify_users(session: Session, *, user_ids: Sequence[int], title: str, body: str, url: str) -> int:

@@ -1,7 +1,11 @@
 """The inbox: newest first, exact unread count, mark one or all read."""
 
+import pytest
+from sqlalchemy import event
 from sqlmodel import Session
 
+from postboard.notifications import service
+from postboard.notifications.models import Notification
 from postboard.notifications.service import (
     create_for_post,
     inbox_page,
@@ -100,3 +104,21 @@ def test_latest_puts_unread_first_then_newest(session: Session) -> None:
     mark_all_read(session, user_id=uid)
     assert [n.title for n in latest_for_user(session, user_id=uid, limit=2)] == ["n6", "n5"]
     assert all(n.user_id == uid for n in latest_for_user(session, user_id=uid, limit=10))
+
+
+def test_a_post_reaches_every_inbox_in_batches_once(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(service, "INBOX_BATCH", 3)
+    editor = make_user(session, email="ed@example.com", role=Role.EDITOR)
+    members = [make_user(session, email=f"m{n}@example.com") for n in range(7)]
+    post, _ = create_post(session, author=editor, title="batched", content="c")
+    view = get_post(session, post_id=post.id or 0)
+    # One inbox already has it (a re-run after a crash mid-way): its batch skips it.
+    session.add(Notification(user_id=members[3].id or 0, post_id=post.id, title="batched", body="b", url="/"))
+    session.commit()
+    commits: list[Session] = []
+    event.listen(session, "after_commit", commits.append)
+    assert create_for_post(session, post=view, url="/") == 7
+    assert len(commits) == 3  # 8 users, 3 a transaction: other writers get the lock in between
+    assert create_for_post(session, post=view, url="/") == 0
+    for user in (editor, *members):
+        assert unread_summary(session, user_id=user.id or 0).count == 1

@@ -22,17 +22,17 @@ class Dispatcher(Protocol):
         ...
 
 
-async def hand_over(event: OutboxEvent, *, dispatcher: Dispatcher) -> str | None:
-    """Give an outbox event to the queue; return the error if the queue was unreachable."""
+async def hand_over(event: OutboxEvent, *, dispatcher: Dispatcher) -> tuple[str | None, bool]:
+    """Give an outbox event to the queue; return the error if it did not go, and whether the queue was down."""
     try:
         await dispatcher.dispatch(event)
     except OUTAGES as exc:
         log.warning("outbox event %s not dispatched: %s", event.id, exc)
-        return f"{type(exc).__name__}: {exc}"[:500]
+        return f"{type(exc).__name__}: {exc}"[:500], True
     except Exception as exc:
         log.exception("outbox event %s not dispatched", event.id)
-        return f"{type(exc).__name__}: {exc}"[:500]
-    return None
+        return f"{type(exc).__name__}: {exc}"[:500], False
+    return None, False
 
 
 def record_hand_over(session: Session, *, event: OutboxEvent, error: str | None) -> bool:
@@ -51,8 +51,13 @@ async def dispatch_event(session: Session, *, event: OutboxEvent, dispatcher: Di
     Every "record, then hand over" (publish, an event received, a manual retry, the relay)
     ends here. The commit waits for SQLite's write lock, so it runs off the event loop.
     """
-    error = await hand_over(event, dispatcher=dispatcher)
-    return await asyncio.to_thread(record_hand_over, session, event=event, error=error)
+    went, _ = await _dispatch(session, event=event, dispatcher=dispatcher)
+    return went
+
+
+async def _dispatch(session: Session, *, event: OutboxEvent, dispatcher: Dispatcher) -> tuple[bool, bool]:
+    error, outage = await hand_over(event, dispatcher=dispatcher)
+    return await asyncio.to_thread(record_hand_over, session, event=event, error=error), outage
 
 
 def pending_events(session: Session, *, limit: int = 100) -> Sequence[OutboxEvent]:
@@ -63,10 +68,16 @@ def pending_events(session: Session, *, limit: int = 100) -> Sequence[OutboxEven
 
 
 async def relay_pending(session: Session, *, dispatcher: Dispatcher) -> int:
-    """Dispatch every pending outbox event; return how many went out."""
+    """Dispatch every pending outbox event; return how many went out.
+
+    It stops when the queue is down (the rest would fail the same way) and goes past an event
+    that fails for another reason (logged with its traceback, kept for the next relay), so one
+    bad row cannot hold back every later one.
+    """
     sent = 0
     for event in pending_events(session):
-        if not await dispatch_event(session, event=event, dispatcher=dispatcher):
+        went, outage = await _dispatch(session, event=event, dispatcher=dispatcher)
+        if outage:
             break
-        sent += 1
+        sent += went
     return sent

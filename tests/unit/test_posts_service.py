@@ -2,7 +2,7 @@
 
 import pytest
 from sqlalchemy import event
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from postboard import names
 from postboard.errors import Forbidden, ValidationFailed
@@ -134,3 +134,35 @@ def test_feed_pages_until_no_older_posts_remain(session: Session, count: int, pa
             break
         before_id = page.posts[-1].id
     assert seen == pages
+
+
+class _PickyDispatcher(RecordingDispatcher):
+    """Refuses one event as a bug would (not an outage), takes the others."""
+
+    def __init__(self, refused: int) -> None:
+        super().__init__()
+        self.refused = refused
+
+    async def dispatch(self, event: OutboxEvent) -> None:
+        """Raise for the refused event."""
+        if event.id == self.refused:
+            raise ValueError("unknown outbox kind")
+        await super().dispatch(event)
+
+
+async def test_relay_goes_past_a_broken_event_but_stops_when_the_queue_is_down(session: Session) -> None:
+    author = make_user(session)
+    for title in ("one", "two", "three"):
+        await publish(session, author=author, title=title, content="C", dispatcher=DownDispatcher())
+    ids = [e.id or 0 for e in session.exec(select(OutboxEvent).order_by(col(OutboxEvent.id))).all()]
+    # The queue is still down: the relay tries the oldest and stops.
+    assert await relay_pending(session, dispatcher=DownDispatcher()) == 0
+    assert [e.attempts for e in session.exec(select(OutboxEvent).order_by(col(OutboxEvent.id))).all()] == [2, 1, 1]
+    # The first event is broken: the other two still go out; it stays pending with its error.
+    picky = _PickyDispatcher(refused=ids[0])
+    assert await relay_pending(session, dispatcher=picky) == 2
+    assert [e.id for e in picky.events] == ids[1:]
+    broken = session.get(OutboxEvent, ids[0])
+    assert broken is not None
+    assert broken.dispatched_at is None
+    assert "unknown outbox kind" in (broken.last_error or "")

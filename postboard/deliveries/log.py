@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, update
 from sqlmodel import Session, col, func, select
 
 from postboard import names
@@ -46,8 +46,8 @@ class DeliveryDetail:
     attempts: Sequence[DeliveryAttempt]
 
 
-def _filters(status: DeliveryStatus | None, channel: Channel | None, event: str | None) -> list[object]:
-    where: list[object] = []
+def _filters(status: DeliveryStatus | None, channel: Channel | None, event: str | None) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
     if status is not None:
         where.append(col(Delivery.status) == status)
     if channel is not None:
@@ -71,9 +71,9 @@ def list_deliveries(
 ) -> LogPage:
     """Newest deliveries first, filtered by status, channel and event (id or source name)."""
     where = _filters(status, channel, event)
-    total = session.exec(select(func.count()).select_from(Delivery).where(*where)).one()  # type: ignore[arg-type]
+    total = session.exec(select(func.count()).select_from(Delivery).where(*where)).one()
     rows = session.exec(
-        select(Delivery).where(*where).order_by(col(Delivery.id).desc()).limit(limit).offset(offset)  # type: ignore[arg-type]
+        select(Delivery).where(*where).order_by(col(Delivery.id).desc()).limit(limit).offset(offset)
     ).all()
     return LogPage(rows=rows, total=total)
 

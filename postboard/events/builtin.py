@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from postboard import names
 from postboard.deliveries.models import Channel
@@ -48,8 +48,8 @@ def post_payload(*, post_id: int, title: str, author: str, content: str, excerpt
 def _builtin(session: Session, channel: Channel) -> tuple[Rule, Template] | None:
     row = session.exec(
         select(Rule, Template)
-        .join(Template, Rule.template_id == Template.id)  # type: ignore[arg-type]
-        .join(EventSource, Rule.source_id == EventSource.id)  # type: ignore[arg-type]
+        .join(Template, col(Rule.template_id) == col(Template.id))
+        .join(EventSource, col(Rule.source_id) == col(EventSource.id))
         .where(EventSource.name == names.POST_CREATED, Rule.builtin == True, Template.channel == channel)  # noqa: E712
     ).first()
     return None if row is None else (row[0], row[1])

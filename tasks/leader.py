@@ -13,7 +13,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 from taskiq import AsyncBroker, ScheduledTask, ScheduleSource, TaskiqScheduler
-from taskiq.exceptions import ScheduledTaskCancelledError
+from taskiq.exceptions import ScheduledTaskCancelledError, SendTaskError
 from taskiq.utils import maybe_awaitable
 
 from postboard import names
@@ -21,9 +21,15 @@ from postboard.errors import OUTAGES
 from postboard.monitor.store import async_reply
 
 log = logging.getLogger(__name__)
+# A due job Redis would not take: the scheduler steps down and reads its schedules again later.
+SEND_FAILURES: tuple[type[Exception], ...] = (SendTaskError, *OUTAGES)
 
-# Extend the lease only if this scheduler still holds it.
-_RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
+# Take the lease if it is free, or extend it if this scheduler holds it.
+_ACQUIRE = (
+    "local holder = redis.call('get', KEYS[1]) "
+    "if holder == false or holder == ARGV[1] then redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end "
+    "return 0"
+)
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 
 
@@ -46,10 +52,8 @@ class LeaderLease:
         """Renew the lease, or take it if it is free; log every change of role."""
         started = time.monotonic()
         was = self._leading
-        if self._leading:
-            held = bool(await async_reply(self.redis.eval(_RENEW, 1, self.key, self.token, int(self.ttl * 1000))))
-        elif started >= self._contend_after:
-            held = bool(await self.redis.set(self.key, self.token, nx=True, px=int(self.ttl * 1000)))
+        if self._leading or started >= self._contend_after:
+            held = bool(await async_reply(self.redis.eval(_ACQUIRE, 1, self.key, self.token, int(self.ttl * 1000))))
         else:
             held = False
         self._leading = held
@@ -69,16 +73,20 @@ class LeaderLease:
         holder = holder.decode() if isinstance(holder, bytes) else holder
         if lost:
             log.warning("scheduler %s lost the lease to %s; standing by", self.token, holder)
-        elif holder != self._holder:
+        elif holder != self._holder and holder != self.token:
             log.info("scheduler %s is standby: %s leads; taking over when its lease lapses", self.token, holder)
         self._holder = holder
 
     def lapse(self) -> None:
         """Stop leading when the lease could not be renewed (Redis unreachable) and may have expired."""
         if self._leading and time.monotonic() >= self._valid_until:
-            self._leading = False
-            self._contend_after = time.monotonic() + self.cooldown
+            self.step_down()
             log.warning("scheduler %s could not renew its lease; standing by", self.token)
+
+    def step_down(self) -> None:
+        """Stop leading for one cool-down (the lease in Redis lapses, or is renewed by this process after it)."""
+        self._leading = False
+        self._contend_after = time.monotonic() + self.cooldown
 
     async def keep(self) -> None:
         """Renew (or contend for) the lease several times per lease period, forever."""
@@ -164,6 +172,18 @@ class LeaderScheduler(TaskiqScheduler):
         if main is not None:
             # taskiq's scheduler loop shuts down (and so releases the lease) when its task is cancelled.
             asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main.cancel)
+
+    async def on_ready(self, source: ScheduleSource, task: ScheduledTask) -> None:
+        """Send a due job; if Redis refuses it, step down so the loop forgets it and the schedules are read again.
+
+        taskiq's loop marks a one-off schedule as sent before sending it; after a failed send it
+        would never try that schedule again while it still sees it.
+        """
+        try:
+            await super().on_ready(source, task)
+        except SEND_FAILURES as exc:
+            log.warning("scheduler could not send %s (%s); standing by, then reading it again", task.task_name, exc)
+            self.lease.step_down()
 
     async def shutdown(self) -> None:
         """Stop renewing, release the lease, close the broker."""

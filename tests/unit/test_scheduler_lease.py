@@ -6,11 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 from redis.asyncio import Redis
-from taskiq import ScheduledTask, ScheduleSource
+from redis.exceptions import ConnectionError as RedisConnectionError
+from taskiq import BrokerMessage, InMemoryBroker, ScheduledTask, ScheduleSource
 from taskiq.exceptions import ScheduledTaskCancelledError
 
 from postboard import names
-from tasks.leader import LeaderLease, LeaderOnlySource
+from tasks.leader import LeaderLease, LeaderOnlySource, LeaderScheduler
 from tests.support import eventually
 
 
@@ -66,3 +67,23 @@ async def test_a_leader_that_stops_renewing_stops_leading_and_a_standby_takes_ov
     # Having lost it, it does not contend again during its cool-down, even when the lease is free.
     await standby.release()
     assert not await stalled.refresh()
+
+
+class RedisDownBroker(InMemoryBroker):
+    """A broker whose queue refuses every job, like a Redis that went away."""
+
+    async def kick(self, message: BrokerMessage) -> None:
+        raise RedisConnectionError("Error 111 connecting")
+
+
+async def test_a_leader_that_cannot_send_steps_down_then_leads_again(redis: Redis) -> None:
+    held = lease(redis)
+    scheduler = LeaderScheduler(RedisDownBroker(), [OneSchedule()], held)
+    await held.refresh()
+    source = scheduler.sources[0]
+    task = (await source.get_schedules())[0]
+    await scheduler.on_ready(source, task)  # logged, not raised: the loop's task must not die
+    assert not held.is_leader()
+    assert await source.get_schedules() == [], "a stepped-down scheduler must forget what it marked sent"
+    assert not await held.refresh(), "it waits one cool-down before leading again"
+    assert await eventually(held.refresh, within=5), "its own lease is still there to renew"

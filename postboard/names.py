@@ -79,6 +79,8 @@ def kind_of_room(room: str) -> str | None:
 # ListRedisScheduleSource parses `{prefix}:time:{minute}` with split(":", 2), and a colon
 # in the prefix makes it skip every schedule whose minute has passed.
 SCHEDULE_PREFIX = f"{KEY_PREFIX}-schedule"
+# The scheduler lease: the one `taskiq scheduler` holding it sends; any other stands by.
+SCHEDULER_LEADER = f"{KEY_PREFIX}:scheduler:leader"
 
 # Job monitor (written by workers, read by the dashboard and /metrics).
 JOBS_RECENT = f"{KEY_PREFIX}:jobs:recent"

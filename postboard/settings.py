@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     notification_concurrency: int = Field(default=4, ge=1)
     # Jobs one worker process runs at once on each of the sms, slack and webhooks queues.
     channel_concurrency: int = Field(default=4, ge=1)
+    # Worker processes per queue (`taskiq worker --workers N`); a queue not named gets 1.
+    worker_processes_by_queue: dict[str, int] = {names.EMAILS_QUEUE: 2}
 
     # Seconds before each retry of a failed delivery or job; attempts = len + 1.
     retry_delays: Annotated[list[float], NoDecode] = [60.0, 300.0, 900.0]
@@ -50,6 +52,8 @@ class Settings(BaseSettings):
     send_lease_seconds: float = Field(default=120.0, gt=0)
     # How often the one scheduler re-reads schedules: bounds how late a retry fires.
     scheduler_interval: int = Field(default=5, ge=1)
+    # The sending scheduler's Redis lease (seconds): a standby takes over this long after the leader died.
+    scheduler_lease_seconds: float = Field(default=6.0, ge=2)
     # Long-wait alert: oldest waiting job older than this (seconds), per queue.
     long_wait_seconds: float = Field(default=60.0, gt=0)
     long_wait_by_queue: dict[str, float] = {}
@@ -100,6 +104,21 @@ class Settings(BaseSettings):
     def long_wait_threshold(self, queue: str) -> float:
         """Return the long-wait alert threshold of one queue, in seconds."""
         return self.long_wait_by_queue.get(queue, self.long_wait_seconds)
+
+    @field_validator("worker_processes_by_queue")
+    @classmethod
+    def _check_processes(cls, value: dict[str, int]) -> dict[str, int]:
+        """Every named queue exists and gets at least one process."""
+        unknown = set(value) - set(names.QUEUES)
+        if unknown:
+            raise ValueError(f"unknown queue(s) {sorted(unknown)}; queues are {list(names.QUEUES)}")
+        if any(n < 1 for n in value.values()):
+            raise ValueError("a queue needs at least one worker process")
+        return value
+
+    def worker_processes(self, queue: str) -> int:
+        """Return how many worker processes serve a queue."""
+        return self.worker_processes_by_queue.get(queue, 1)
 
     def queue_concurrency(self, queue: str) -> int:
         """Return how many jobs one worker process of a queue runs at once."""

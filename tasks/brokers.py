@@ -13,7 +13,7 @@ from postboard.errors import OUTAGES
 from postboard.live import model_events
 from postboard.monitor.store import JobStore
 from postboard.settings import get_settings
-from tasks.middleware import WORKER_ID, MonitorMiddleware, RetryMiddleware
+from tasks.middleware import MonitorMiddleware, RetryMiddleware, worker_id
 from tasks.streams import StreamBroker
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,9 @@ def _broker(queue: str) -> StreamBroker:
     @broker.on_event(TaskiqEvents.WORKER_STARTUP)
     async def _opened(state: TaskiqState) -> None:
         state.queue = queue
+        # One consumer per process, named like its heartbeat: XINFO CONSUMERS shows who holds what,
+        # and two processes never share a name (and so a pending list) even if the broker was forked.
+        broker.consumer_name = worker_id()
         model_events.install_redis(enabled=settings.live_enabled, url=settings.redis_url)
         state.store = JobStore.from_url(settings.redis_url)
         state.heartbeat = asyncio.create_task(_heartbeat(state.store, queue))
@@ -56,7 +59,7 @@ def _broker(queue: str) -> StreamBroker:
     async def _closed(state: TaskiqState) -> None:
         state.heartbeat.cancel()
         with contextlib.suppress(Exception):
-            await state.store.worker_gone(queue, WORKER_ID)
+            await state.store.worker_gone(queue, worker_id())
         await state.store.close()
 
     return broker
@@ -65,7 +68,7 @@ def _broker(queue: str) -> StreamBroker:
 async def _heartbeat(store: JobStore, queue: str) -> None:
     while True:
         try:
-            await store.heartbeat(queue, WORKER_ID)
+            await store.heartbeat(queue, worker_id())
         except OUTAGES as exc:  # Redis down: keep beating once it is back
             log.debug("heartbeat failed: %s", exc)
         except Exception:

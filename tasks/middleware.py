@@ -17,10 +17,14 @@ from postboard.settings import get_settings
 
 log = logging.getLogger(__name__)
 
-WORKER_ID = names.process_id()
 OUTCOME = "pb_outcome"
 # Set by a job that reschedules itself (a chunk's delivery retries): the attempt that run makes.
 ATTEMPT = "pb_attempt"
+
+
+def worker_id() -> str:
+    """Return this worker process's name (host:pid), read when asked: `--workers N` forks after imports."""
+    return names.process_id()
 
 
 class RetryMiddleware(SmartRetryMiddleware):
@@ -124,5 +128,5 @@ class MonitorMiddleware(TaskiqMiddleware):
             enqueued_at=float(enqueued) if enqueued else None,
             started_at=started,
             finished_at=time.time(),
-            worker=WORKER_ID,
+            worker=worker_id(),
         )

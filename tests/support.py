@@ -47,10 +47,12 @@ def migrate(env: Mapping[str, str]) -> None:
     subprocess.run([str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=dict(env), check=True, capture_output=True)
 
 
-def start_worker(queue: str, env: Mapping[str, str], log: Path, *, concurrency: int = 8) -> subprocess.Popen[bytes]:
-    """Start a real `taskiq worker` for one queue."""
+def start_worker(
+    queue: str, env: Mapping[str, str], log: Path, *, concurrency: int = 8, processes: int = 1
+) -> subprocess.Popen[bytes]:
+    """Start a real `taskiq worker` for one queue (`processes` worker processes under one taskiq parent)."""
     return subprocess.Popen(
-        worker_command(queue, concurrency=concurrency),
+        worker_command(queue, concurrency=concurrency, processes=processes),
         cwd=ROOT,
         env=dict(env),
         stdout=log.open("ab"),

@@ -136,7 +136,6 @@ def start_stack(
     *,
     frontend_port: int = 3000,
     backend_port: int = 8000,
-    workers: int = 1,
     logs: Path | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Stack:
@@ -165,12 +164,13 @@ def start_stack(
     subprocess.run([str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=stack.env, check=True)
     settings = get_settings()
     for queue in names.QUEUES:
+        processes = settings.worker_processes(queue)
         stack.start(
             f"worker-{queue}",
-            worker_command(queue, concurrency=settings.queue_concurrency(queue), processes=workers),
+            worker_command(queue, concurrency=settings.queue_concurrency(queue), processes=processes),
             log=logs and log(queue),
         )
-        stack.where.append((f"worker {queue}", f"taskiq worker, queue {queue!r}"))
+        stack.where.append((f"worker {queue}", f"taskiq worker, queue {queue!r}, {processes} process(es)"))
     stack.start(
         "scheduler",
         scheduler_command(update_interval=settings.scheduler_interval),

@@ -70,7 +70,7 @@ def sink_command(*, port: int, folder: Path) -> list[str]:
 
 
 def worker_command(queue: str, *, concurrency: int, processes: int = 1) -> list[str]:
-    """Return the `taskiq worker` command line for one queue."""
+    """Return the `taskiq worker` command line for one queue: `processes` forked processes of `concurrency` jobs."""
     return [
         str(Path(sys.executable).parent / "taskiq"),
         "worker",
@@ -90,7 +90,7 @@ def worker_command(queue: str, *, concurrency: int, processes: int = 1) -> list[
 
 
 def scheduler_command(*, update_interval: int) -> list[str]:
-    """Return the command line of the one `taskiq scheduler` (periodic jobs and delayed retries)."""
+    """Return the `taskiq scheduler` command line (periodic jobs, delayed retries); extra copies stand by."""
     return [
         str(Path(sys.executable).parent / "taskiq"),
         "scheduler",

@@ -42,13 +42,13 @@ class Pipeline:
         """The log file of a queue's workers (every restart appends)."""
         return self.logs / f"{queue}.log"
 
-    def start_worker(self, queue: str) -> subprocess.Popen[bytes]:
-        """Start a worker for `queue` and wait until it listens."""
+    def start_worker(self, queue: str, *, processes: int = 1, concurrency: int = 8) -> subprocess.Popen[bytes]:
+        """Start a worker for `queue` (`processes` of them under one taskiq parent) and wait until all listen."""
         log = self.worker_log(queue)
         before = log.read_text().count("Listening started") if log.exists() else 0
-        proc = start_worker(queue, self.env, log)
+        proc = start_worker(queue, self.env, log, concurrency=concurrency, processes=processes)
         self.workers[queue] = proc
-        assert wait_until(lambda: log.read_text().count("Listening started") > before, within=60), (
+        assert wait_until(lambda: log.read_text().count("Listening started") >= before + processes, within=60), (
             "worker did not start"
         )
         return proc

@@ -36,6 +36,9 @@ class Rooms:
         self.namespace = "/_event"
         # Emits in progress: the collector is back on only when the last overlapping one ends.
         self._bursts = 0
+        # The named rooms each tab was put in: socket.io can only find a tab's rooms by looking
+        # through every room (one per user), which made each page load cost O(tabs).
+        self._joined: dict[str, set[str]] = {}
 
     def attach(self, sio: AsyncServer | None, namespace: str) -> None:
         """Use the app's socket server (at startup)."""
@@ -48,6 +51,7 @@ class Rooms:
             return
         for room in rooms:
             await self.sio.enter_room(sid, room, namespace=self.namespace)
+        self._joined.setdefault(sid, set()).update(rooms)
 
     async def leave(self, sid: str, *prefixes: str, keep: Iterable[str] = ()) -> None:
         """Take a tab out of every room whose name starts with one of `prefixes`, except those in `keep`."""
@@ -57,12 +61,24 @@ class Rooms:
         for room in self.rooms_of(sid):
             if room.startswith(prefixes) and room not in kept:
                 await self.sio.leave_room(sid, room, namespace=self.namespace)
+                self._joined[sid].discard(room)
+        if not self._joined.get(sid, True):
+            del self._joined[sid]
 
     def rooms_of(self, sid: str) -> list[str]:
         """The named rooms a tab is in (not its own sid room)."""
         if self.sio is None:
             return []
-        return [r for r in self.sio.rooms(sid, namespace=self.namespace) if isinstance(r, str) and r != sid]
+        joined = self._joined.get(sid)
+        if not joined:
+            return []
+        # socket.io empties a gone tab's rooms itself; only those it still holds count.
+        present: Mapping[Any, Any] = self.sio.manager.rooms.get(self.namespace, {})
+        return [room for room in joined if sid in present.get(room, ())]
+
+    def forget(self, sid: str) -> None:
+        """Drop what is known of a tab whose socket has gone."""
+        self._joined.pop(sid, None)
 
     def connected(self, sid: str) -> bool:
         """Whether a tab's socket is still connected to this process."""

@@ -7,9 +7,11 @@ from importlib.metadata import version
 import reflex as rx
 from reflex.state import State
 from reflex.utils.format import json_dumps
+from socketio import AsyncServer
 
+from postboard import names
 from postboard.settings import ROOT
-from postboard.web.realtime import state_update
+from postboard.web.realtime import Rooms, state_update
 from postboard.web.state import AppState
 
 
@@ -35,3 +37,25 @@ def test_state_update_carries_events_and_no_delta_when_only_events() -> None:
     assert update.delta == {}
     assert [e.name for e in update.events] == ["_call_function", f"{AppState.get_full_name()}.refresh_unread"]
     assert "Hi" in encoded
+
+
+async def test_rooms_know_a_tabs_rooms_without_walking_every_room() -> None:
+    sio = AsyncServer(async_mode="asgi")
+    rooms = Rooms()
+    rooms.attach(sio, "/_event")
+    tabs = [await sio.manager.connect(f"eio-{n}", "/_event") for n in range(3)]
+    for n, sid in enumerate(tabs):
+        await rooms.join(sid, names.SIGNED_IN_ROOM, names.user_room(n))
+    await rooms.join(tabs[0], names.QUEUES_ROOM)
+    assert sorted(rooms.rooms_of(tabs[0])) == sorted([names.SIGNED_IN_ROOM, names.user_room(0), names.QUEUES_ROOM])
+    await rooms.leave(tabs[0], *names.PAGE_ROOMS)
+    assert sorted(rooms.rooms_of(tabs[0])) == sorted([names.SIGNED_IN_ROOM, names.user_room(0)])
+    # socket.io takes a gone tab out of its rooms: those are no longer reported, then forgotten.
+    await sio.manager.disconnect(tabs[1], "/_event")
+    assert rooms.rooms_of(tabs[1]) == []
+    rooms.forget(tabs[1])
+    await rooms.leave(tabs[2], *names.SESSION_ROOMS)
+    assert rooms.rooms_of(tabs[2]) == []
+    assert rooms.members(names.SIGNED_IN_ROOM) == {tabs[0]}
+    # Nothing is kept for tabs that are in no named room.
+    assert set(rooms._joined) == {tabs[0]}

@@ -127,8 +127,8 @@ def create_asgi_app() -> AsgiApp:
     return app
 
 
-def serve_granian(port: int) -> None:
-    """Serve the ASGI app with Granian, one worker, as Reflex's prod backend does."""
+def serve_granian(port: int, workers: int = 1) -> None:
+    """Serve the ASGI app with Granian (one worker by default, as `fanout.py` runs Reflex's prod backend)."""
     from granian.constants import Interfaces
     from granian.log import LogLevels
     from granian.server import Server
@@ -139,7 +139,7 @@ def serve_granian(port: int) -> None:
         address="127.0.0.1",
         port=port,
         interface=Interfaces.ASGI,
-        workers=1,
+        workers=workers,
         log_level=LogLevels.warning,
     ).serve()
 
@@ -170,9 +170,13 @@ def main() -> None:
     parser.add_argument("--server", choices=("granian", "aiohttp"), default="granian")
     parser.add_argument("--channel", required=True)
     parser.add_argument("--live-key", default="live_posts_rx_state_")
+    parser.add_argument("--workers", type=int, default=1, help="Granian workers (each its own Redis subscriber)")
     args = parser.parse_args()
     os.environ["FLOOR_CHANNEL"], os.environ["FLOOR_LIVE_KEY"] = args.channel, args.live_key
-    (serve_granian if args.server == "granian" else serve_aiohttp)(args.port)
+    if args.server == "granian":
+        serve_granian(args.port, args.workers)
+    else:
+        serve_aiohttp(args.port)
 
 
 if __name__ == "__main__":

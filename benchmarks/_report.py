@@ -3,7 +3,6 @@
 Used by `fanout.py`.
 """
 
-import argparse
 import json
 import math
 import os
@@ -152,13 +151,11 @@ def _line(cells: Sequence[str]) -> str:
     )
 
 
-def print_table(rows: Sequence[Row], args: argparse.Namespace) -> None:
-    """Print the figures, one line per tab count and mode, then the p99 ratios."""
-    print(f"state manager: {args.state_manager}")
+def print_table(rows: Sequence[Row], setup: Sequence[str]) -> None:
+    """Print what was measured (`setup` lines), the figures, one line per tab count and mode, then the ratios."""
+    print(*setup, sep="\n")
     print(
-        "\nbackend: reflex run --backend-only --env prod (Granian, 1 worker, disk state manager)"
-        f"\nfloor:   bare python-socketio AsyncServer on {args.floor_server}, 1 worker, one emit to a room"
-        "\nlatency: Redis PUBLISH → the tab's Engine.IO packet read, all tabs × measured messages;"
+        "latency: Redis PUBLISH → the tab's Engine.IO packet read, all tabs × measured messages;"
         "\n         last-tab med = median over messages of the slowest tab; cpu/msg = publish → last tab;"
         "\n         payload B = socket.io packet bytes per tab (floor padded to Postboard's, per message);"
         "\n         others = cores kept busy by processes outside this benchmark during the messages;"
@@ -195,15 +192,11 @@ def own_kib_per_tab(rows: Sequence[Row]) -> dict[int, float]:
     }
 
 
-def write_json(path: Path, rows: Sequence[Row], args: argparse.Namespace) -> None:
-    """Write the rows and the run's settings as JSON."""
+def write_json(path: Path, rows: Sequence[Row], settings: dict[str, Any]) -> None:
+    """Write the rows, the ratios and the run's `settings` as JSON."""
     data: dict[str, Any] = {
-        "backend": "reflex run --backend-only --env prod (granian, 1 worker)",
-        "floor_server": args.floor_server,
-        "state_manager": args.state_manager,
+        **settings,
         "cpus": os.cpu_count(),
-        "messages": args.messages,
-        "spacing_s": args.spacing,
         "rows": [asdict(r) for r in rows],
         "p99_ratio": {str(n): ratio for n, ratio in p99_ratios(rows).items()},
         "own_kib_per_tab": {str(n): kib for n, kib in own_kib_per_tab(rows).items()},

@@ -3,6 +3,7 @@
 import contextlib
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -130,15 +131,35 @@ def read_boot_spec(procs: Processes, out: Path, timeout: float = 120.0) -> dict[
     return spec
 
 
+# One server of a benchmark: the settings it adds to the environment and its command line.
+Server = tuple[dict[str, str], list[str]]
+
+
+def postboard_server(port: int, workers: int = 1) -> Server:
+    """Return one Reflex backend (prod mode, `workers` Granian workers) on `port`."""
+    # rxconfig.py always sets frontend_port (default 3000), and `reflex run --backend-only`
+    # refuses any frontend port: 0 is the one value that reads as "not given".
+    extra = {"BACKEND_PORT": str(port), "FRONTEND_PORT": "0", "GRANIAN_WORKERS": str(workers)}
+    cmd = [str(BIN / "reflex"), "run", "--backend-only", "--env", "prod", "--backend-port", str(port)]
+    return extra, [*cmd, "--loglevel", "warning"]
+
+
+def floor_server(port: int, *, server: str, channel: str, live_key: str, workers: int = 1) -> Server:
+    """Return the bare python-socketio server (see `_floor.py`) on `port`."""
+    cmd = [sys.executable, str(BENCH / "_floor.py"), "--port", str(port), "--server", server]
+    return {}, [*cmd, "--channel", channel, "--live-key", live_key, "--workers", str(workers)]
+
+
+def _floor_env(env: dict[str, str]) -> dict[str, str]:
+    # Granian's worker imports the app as `_floor:create_asgi_app`.
+    return dict(env, PYTHONPATH=f"{BENCH}{os.pathsep}{env['PYTHONPATH']}")
+
+
 def start_postboard(procs: Processes, env: dict[str, str]) -> int:
     """Start one Reflex backend (prod mode, one Granian worker); return its port."""
     port = free_port()
-    env = dict(env)
-    # rxconfig.py always sets frontend_port (default 3000), and `reflex run --backend-only`
-    # refuses any frontend port: 0 is the one value that reads as "not given".
-    env.update(BACKEND_PORT=str(port), FRONTEND_PORT="0", GRANIAN_WORKERS="1")
-    cmd = [str(BIN / "reflex"), "run", "--backend-only", "--env", "prod", "--backend-port", str(port)]
-    procs.start("postboard", [*cmd, "--loglevel", "warning"], env)
+    extra, cmd = postboard_server(port)
+    procs.start("postboard", cmd, dict(env, **extra))
     wait_healthy(procs, "postboard", port)
     return port
 
@@ -146,12 +167,37 @@ def start_postboard(procs: Processes, env: dict[str, str]) -> int:
 def start_floor(procs: Processes, env: dict[str, str], *, server: str, channel: str, live_key: str) -> int:
     """Start the bare python-socketio server (see `_floor.py`); return its port."""
     port = free_port()
-    # Granian's worker imports the app as `_floor:create_asgi_app`.
-    env = dict(env, PYTHONPATH=f"{BENCH}{os.pathsep}{env['PYTHONPATH']}")
-    cmd = [sys.executable, str(BENCH / "_floor.py"), "--port", str(port), "--server", server]
-    procs.start("floor", [*cmd, "--channel", channel, "--live-key", live_key], env)
+    extra, cmd = floor_server(port, server=server, channel=channel, live_key=live_key)
+    procs.start("floor", cmd, dict(_floor_env(env), **extra))
     wait_healthy(procs, "floor", port)
     return port
+
+
+def start_group(procs: Processes, name: str, servers: list[Server], env: dict[str, str]) -> None:
+    """Start several servers as ONE process group (under one bash), so its RSS and CPU sum all of them."""
+    line = " & ".join(shlex.join(["env", *(f"{k}={v}" for k, v in extra.items()), *cmd]) for extra, cmd in servers)
+    procs.start(name, ["bash", "-c", f"{line} & wait"], env)
+
+
+def start_postboards(procs: Processes, env: dict[str, str], *, backends: int, workers: int) -> list[int]:
+    """Start `backends` Reflex backends of `workers` Granian workers each, one process group; return their ports."""
+    ports = [free_port() for _ in range(backends)]
+    start_group(procs, "postboard", [postboard_server(port, workers) for port in ports], env)
+    for port in ports:
+        wait_healthy(procs, "postboard", port)
+    return ports
+
+
+def start_floors(
+    procs: Processes, env: dict[str, str], *, backends: int, workers: int, channel: str, live_key: str
+) -> list[int]:
+    """Start `backends` Granian floor servers of `workers` workers each, one process group; return their ports."""
+    ports = [free_port() for _ in range(backends)]
+    servers = [floor_server(p, server="granian", channel=channel, live_key=live_key, workers=workers) for p in ports]
+    start_group(procs, "floor", servers, _floor_env(env))
+    for port in ports:
+        wait_healthy(procs, "floor", port)
+    return ports
 
 
 def health(port: int) -> dict[str, Any]:

@@ -30,7 +30,7 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import aiohttp
 from _report import Memory, Row, print_table, summarize, write_json
@@ -202,11 +202,32 @@ def raise_open_files(tabs: int) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
 
 
-def _terminate(_sig: int, _frame: object) -> NoReturn:
+def setup_lines(args: argparse.Namespace) -> list[str]:
+    """Say what this run measured, for the table's head."""
+    return [
+        f"backend: reflex run --backend-only --env prod (Granian, 1 worker, {args.state_manager} state manager)",
+        f"floor:   bare python-socketio AsyncServer on {args.floor_server}, 1 worker, one emit to a room",
+    ]
+
+
+def settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The run's settings, saved with its figures."""
+    return {
+        "backend": "reflex run --backend-only --env prod (granian, 1 worker)",
+        "floor_server": args.floor_server,
+        "state_manager": args.state_manager,
+        "messages": args.messages,
+        "spacing_s": args.spacing,
+    }
+
+
+def terminate(_sig: int, _frame: object) -> NoReturn:
+    """Turn SIGINT/SIGTERM into KeyboardInterrupt, so the benchmark stops what it started."""
     raise KeyboardInterrupt
 
 
-def _dump_logs(logs: Path) -> None:
+def dump_logs(logs: Path) -> None:
+    """Print the last lines of every server log (when a run fails)."""
     for log in sorted(logs.glob("*.log")):
         tail = log.read_text(errors="replace").splitlines()[-15:]
         print(f"--- {log.name} (last lines)", *tail, sep="\n", file=sys.stderr)
@@ -229,7 +250,7 @@ def run(args: argparse.Namespace, tmp: Path) -> list[Row]:
             rows += run_tab_count(procs, env, tokens[:n], boot, args)
         return rows
     except Exception:
-        _dump_logs(procs.logs)
+        dump_logs(procs.logs)
         raise
     finally:
         procs.stop_all()
@@ -240,8 +261,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     # Our own handler for both, so asyncio.run does not turn the first Ctrl-C into a task
     # cancellation that the socket libraries may swallow: stop at once, clean up below.
-    signal.signal(signal.SIGINT, _terminate)
-    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, terminate)
+    signal.signal(signal.SIGTERM, terminate)
     raise_open_files(max(args.tabs))
     tmp = Path(tempfile.mkdtemp(prefix="postboard-fanout-"))
     try:
@@ -254,9 +275,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"kept {tmp}", file=sys.stderr)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
-    print_table(rows, args)
+    print_table(rows, setup_lines(args))
     if args.json:
-        write_json(args.json, rows, args)
+        write_json(args.json, rows, settings(args))
     return 0
 
 

@@ -101,6 +101,16 @@ def steps(quick: bool) -> list[Step]:
             _fanout_rows,
         ),
         Step(
+            "Live fan-out across 2 backends × 2 Granian workers",
+            "Production shape: two Reflex backends (`--env prod`, `GRANIAN_WORKERS=2`, Redis state manager) on "
+            "one Redis, the tabs spread round-robin over both ports (the kernel spreads each port's over its "
+            "two workers); joined once a warm-up post reaches every tab. The floor: two bare python-socketio "
+            "servers on Granian with two workers each. RSS and CPU are summed over all four workers.",
+            "fanout_scale.py",
+            ["--tabs", "1000" if quick else "10000", "--messages", "5" if quick else "10"],
+            _fanout_rows,
+        ),
+        Step(
             "Memory per tab with Reflex's Redis state manager (production mode)",
             "As above at the smaller tab count, with `REFLEX_REDIS_URL` set: tab states live in Redis "
             "(Redis KiB/tab is its `used_memory` growth per tab).",

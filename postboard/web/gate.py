@@ -133,7 +133,6 @@ class Gate:
         for sid in [s for s in self.tabs if not self.rooms.connected(s)]:
             del self.tabs[sid]
             self._returning.pop(sid, None)
-            self.rooms.forget(sid)
         for sid, tab in self.tabs.items():
             if tab.client and self.rooms.answering(sid):
                 self._saw(tab.client)

@@ -13,7 +13,7 @@ from typing import Any
 from reflex.constants.state import FIELD_MARKER
 from reflex.event import Event, EventCallback, EventSpec
 from reflex.state import StateUpdate
-from socketio import AsyncServer
+from socketio import AsyncManager, AsyncServer
 
 
 def state_update(
@@ -28,6 +28,65 @@ def state_update(
 PING_ANSWER_SECONDS = 2.0
 
 
+class IndexedManager(AsyncManager):  # type: ignore[misc]  # socketio is untyped
+    """socket.io's client manager with an index of each tab's rooms.
+
+    The stock manager finds a tab's rooms, and empties them when it disconnects, by walking
+    every room of the namespace (one per tab, one per user): each page load and each closed
+    tab cost O(tabs), and a backend losing 5,000 tabs at once spent seconds in that walk.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rooms_by_sid: dict[tuple[str, str], set[Any]] = {}
+
+    def basic_enter_room(self, sid: str, namespace: str, room: Any, eio_sid: str | None = None) -> None:
+        """Enter a room and note it in the index."""
+        super().basic_enter_room(sid, namespace, room, eio_sid=eio_sid)
+        self.rooms_by_sid.setdefault((namespace, sid), set()).add(room)
+
+    def basic_leave_room(self, sid: str, namespace: str, room: Any) -> None:
+        """Leave a room and drop it from the index."""
+        super().basic_leave_room(sid, namespace, room)
+        joined = self.rooms_by_sid.get((namespace, sid))
+        if joined is not None:
+            joined.discard(room)
+            if not joined:
+                del self.rooms_by_sid[(namespace, sid)]
+
+    def get_rooms(self, sid: str, namespace: str) -> list[Any]:
+        """The rooms a tab is in, its own sid room included (as the stock manager answers)."""
+        return [room for room in self.rooms_by_sid.get((namespace, sid), ()) if room is not None]
+
+    def basic_disconnect(self, sid: str, namespace: str, **kwargs: Any) -> None:
+        """Take a gone tab out of its rooms (from the index), then forget its callbacks and pending marks."""
+        for room in list(self.rooms_by_sid.get((namespace, sid), ())):
+            self.basic_leave_room(sid, namespace, room)
+        # The rest is the stock manager's basic_disconnect (python-socketio 5.x), without its walk.
+        self.callbacks.pop(sid, None)
+        for pending in (self.pending_connect, self.pending_disconnect):
+            if sid in pending.get(namespace, ()):
+                pending[namespace].remove(sid)
+                if not pending[namespace]:
+                    del pending[namespace]
+
+
+def index_rooms(sio: AsyncServer) -> None:
+    """Give a socket server the indexed manager, carrying over whatever the old one holds."""
+    old = sio.manager
+    if isinstance(old, IndexedManager):
+        return
+    manager = IndexedManager()
+    manager.set_server(sio)
+    manager.rooms, manager.eio_to_sid, manager.callbacks = old.rooms, old.eio_to_sid, old.callbacks
+    manager.pending_connect, manager.pending_disconnect = old.pending_connect, old.pending_disconnect
+    for namespace, named in old.rooms.items():
+        for room, members in named.items():
+            for sid in members:
+                manager.rooms_by_sid.setdefault((namespace, sid), set()).add(room)
+    sio.manager = manager
+
+
 class Rooms:
     """The socket server of this backend process, seen as named rooms of tabs."""
 
@@ -36,12 +95,11 @@ class Rooms:
         self.namespace = "/_event"
         # Emits in progress: the collector is back on only when the last overlapping one ends.
         self._bursts = 0
-        # The named rooms each tab was put in: socket.io can only find a tab's rooms by looking
-        # through every room (one per user), which made each page load cost O(tabs).
-        self._joined: dict[str, set[str]] = {}
 
     def attach(self, sio: AsyncServer | None, namespace: str) -> None:
-        """Use the app's socket server (at startup)."""
+        """Use the app's socket server (at startup), with its rooms indexed per tab."""
+        if sio is not None:
+            index_rooms(sio)
         self.sio = sio
         self.namespace = namespace
 
@@ -51,7 +109,6 @@ class Rooms:
             return
         for room in rooms:
             await self.sio.enter_room(sid, room, namespace=self.namespace)
-        self._joined.setdefault(sid, set()).update(rooms)
 
     async def leave(self, sid: str, *prefixes: str, keep: Iterable[str] = ()) -> None:
         """Take a tab out of every room whose name starts with one of `prefixes`, except those in `keep`."""
@@ -61,24 +118,12 @@ class Rooms:
         for room in self.rooms_of(sid):
             if room.startswith(prefixes) and room not in kept:
                 await self.sio.leave_room(sid, room, namespace=self.namespace)
-                self._joined[sid].discard(room)
-        if not self._joined.get(sid, True):
-            del self._joined[sid]
 
     def rooms_of(self, sid: str) -> list[str]:
         """The named rooms a tab is in (not its own sid room)."""
         if self.sio is None:
             return []
-        joined = self._joined.get(sid)
-        if not joined:
-            return []
-        # socket.io empties a gone tab's rooms itself; only those it still holds count.
-        present: Mapping[Any, Any] = self.sio.manager.rooms.get(self.namespace, {})
-        return [room for room in joined if sid in present.get(room, ())]
-
-    def forget(self, sid: str) -> None:
-        """Drop what is known of a tab whose socket has gone."""
-        self._joined.pop(sid, None)
+        return [room for room in self.sio.manager.get_rooms(sid, self.namespace) if room != sid]
 
     def connected(self, sid: str) -> bool:
         """Whether a tab's socket is still connected to this process."""

@@ -7,11 +7,11 @@ from importlib.metadata import version
 import reflex as rx
 from reflex.state import State
 from reflex.utils.format import json_dumps
-from socketio import AsyncServer
+from socketio import AsyncManager, AsyncServer
 
 from postboard import names
 from postboard.settings import ROOT
-from postboard.web.realtime import Rooms, state_update
+from postboard.web.realtime import IndexedManager, Rooms, state_update
 from postboard.web.state import AppState
 
 
@@ -43,6 +43,7 @@ async def test_rooms_know_a_tabs_rooms_without_walking_every_room() -> None:
     sio = AsyncServer(async_mode="asgi")
     rooms = Rooms()
     rooms.attach(sio, "/_event")
+    assert isinstance(sio.manager, IndexedManager)
     tabs = [await sio.manager.connect(f"eio-{n}", "/_event") for n in range(3)]
     for n, sid in enumerate(tabs):
         await rooms.join(sid, names.SIGNED_IN_ROOM, names.user_room(n))
@@ -50,12 +51,45 @@ async def test_rooms_know_a_tabs_rooms_without_walking_every_room() -> None:
     assert sorted(rooms.rooms_of(tabs[0])) == sorted([names.SIGNED_IN_ROOM, names.user_room(0), names.QUEUES_ROOM])
     await rooms.leave(tabs[0], *names.PAGE_ROOMS)
     assert sorted(rooms.rooms_of(tabs[0])) == sorted([names.SIGNED_IN_ROOM, names.user_room(0)])
-    # socket.io takes a gone tab out of its rooms: those are no longer reported, then forgotten.
     await sio.manager.disconnect(tabs[1], "/_event")
     assert rooms.rooms_of(tabs[1]) == []
-    rooms.forget(tabs[1])
     await rooms.leave(tabs[2], *names.SESSION_ROOMS)
     assert rooms.rooms_of(tabs[2]) == []
     assert rooms.members(names.SIGNED_IN_ROOM) == {tabs[0]}
-    # Nothing is kept for tabs that are in no named room.
-    assert set(rooms._joined) == {tabs[0]}
+    # Nothing is kept for a tab that has gone.
+    assert ("/_event", tabs[1]) not in sio.manager.rooms_by_sid
+
+
+async def _script(manager: AsyncManager) -> str:
+    """Connect, join, leave, close a room and disconnect on a manager; return what it answered and holds."""
+    sio = AsyncServer(async_mode="asgi", client_manager=manager)
+    seen: list[object] = []
+    sids = [await manager.connect(f"eio-{n}", "/_event") for n in range(4)]
+    pending = await manager.pre_connect("eio-9", "/_event")
+    for n, sid in enumerate(sids):
+        await sio.enter_room(sid, "all", namespace="/_event")
+        await sio.enter_room(sid, f"user.{n % 2}", namespace="/_event")
+    await sio.leave_room(sids[0], "user.0", namespace="/_event")
+    await sio.close_room("user.1", namespace="/_event")
+    manager._generate_ack_id(sids[2], print)  # an emit waiting for the tab's answer
+    manager.pre_disconnect(sids[2], "/_event")
+    await manager.disconnect(sids[2], "/_event")
+    await manager.disconnect(pending, "/_event")
+    # Ids are random per server: name them in the order they were made.
+    name = {sid: f"tab{n}" for n, sid in enumerate([*sids, pending])}
+    for sid in sids:
+        seen.append(sorted(str(name.get(room, room)) for room in manager.get_rooms(sid, "/_event")))
+        seen.append(manager.is_connected(sid, "/_event"))
+    held = {
+        ns: {str(name.get(r, r)): sorted(map(name.get, m)) for r, m in named.items()}
+        for ns, named in manager.rooms.items()
+    }
+    seen += [held, manager.pending_connect, manager.pending_disconnect, manager.callbacks]
+    return repr(seen)
+
+
+async def test_the_indexed_manager_answers_and_holds_what_socketios_own_does() -> None:
+    ours, stock = await _script(IndexedManager()), await _script(AsyncManager())
+    assert "tab1" in ours
+    assert "'all'" in ours
+    assert ours == stock

@@ -41,10 +41,17 @@ def _count_if(condition: Any) -> Any:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0).cast(Integer)
 
 
+def _live_post() -> Any:
+    # A deleted post keeps its row, but every reader, the dashboard included, counts it gone.
+    return col(Post.deleted_at).is_(None)
+
+
 def today_counts(session: Session, *, now: datetime) -> Row:
     """Posts published, emails sent and deliveries failed since midnight UTC."""
     midnight = start_of_day(now)
-    posts = session.exec(select(func.count()).select_from(Post).where(col(Post.created_at) >= midnight)).one()
+    posts = session.exec(
+        select(func.count()).select_from(Post).where(col(Post.created_at) >= midnight, _live_post())
+    ).one()
     sent, failed = session.exec(
         select(
             _count_if((col(Delivery.status) == DeliveryStatus.SENT) & (col(Delivery.channel) == Channel.EMAIL)),
@@ -63,7 +70,9 @@ def hourly_chart(session: Session, *, now: datetime) -> list[Row]:
     def buckets(column: Any) -> list[Any]:
         return [_count_if((column >= h) & (column < h + timedelta(hours=1))) for h in hours]
 
-    posts = session.exec(select(*buckets(col(Post.created_at))).where(col(Post.created_at) >= start)).one()
+    posts = session.exec(
+        select(*buckets(col(Post.created_at))).where(col(Post.created_at) >= start, _live_post())
+    ).one()
     deliveries = session.exec(
         select(*buckets(col(Delivery.updated_at))).where(
             col(Delivery.status).in_(FINISHED), col(Delivery.updated_at) >= start
@@ -80,6 +89,7 @@ def latest_posts(session: Session, *, limit: int = LATEST_POSTS) -> list[Row]:
     rows = session.exec(
         select(Post.id, Post.title, User.name, Post.created_at)
         .join(User, col(User.id) == col(Post.author_id))
+        .where(_live_post())
         .order_by(col(Post.id).desc())
         .limit(limit)
     ).all()

@@ -6,7 +6,7 @@ from sqlmodel import Session
 
 from postboard.dashboard.figures import dashboard_figures, hourly_chart, start_of_day, today_counts
 from postboard.deliveries.models import Channel, Delivery, DeliveryStatus
-from postboard.posts.service import create_post
+from postboard.posts.service import create_post, delete_post
 from postboard.users.models import Role, User
 from tests.factories import make_user
 
@@ -142,3 +142,18 @@ def test_no_deliveries_means_no_failure_rate_rather_than_zero(session: Session) 
     assert system is not None
     assert system["failure_rate"] == "—"
     assert system["latest_deliveries"] == []
+
+
+def test_a_deleted_post_leaves_the_counts_the_chart_and_the_latest_posts(session: Session) -> None:
+    ada = make_user(session, role=Role.ADMIN)
+    kept = _post(session, ada, at=NOW - timedelta(minutes=20), title="Kept")
+    gone = _post(session, ada, at=NOW - timedelta(minutes=10), title="Gone")
+    before, _ = dashboard_figures(session, now=NOW, online={}, listing=True, queues=None)
+    assert [p["id"] for p in before["latest_posts"]] == [gone, kept]
+
+    delete_post(session, actor=ada, post_id=gone)
+
+    after, _ = dashboard_figures(session, now=NOW, online={}, listing=True, queues=None)
+    assert [p["id"] for p in after["latest_posts"]] == [kept]
+    assert today_counts(session, now=NOW)["posts_today"] == 1
+    assert sum(row["posts"] for row in hourly_chart(session, now=NOW)) == 1

@@ -5,7 +5,7 @@ one room; a Redis subscriber in the same process does ONE `sio.emit("event", ...
 that room per message, with a payload padded to the byte size the message asks for
 (the size of Postboard's update for the same message). It serves `GET /api/health`
 like Postboard, so the benchmark can check every tab joined. The server runs under
-Granian (ASGI, one worker: what `reflex run --env prod` uses) or aiohttp.
+Granian (ASGI, one worker: what `reflex run --env prod` uses), uvicorn or aiohttp.
 """
 
 import argparse
@@ -144,6 +144,13 @@ def serve_granian(port: int, workers: int = 1) -> None:
     ).serve()
 
 
+def serve_uvicorn(port: int) -> None:
+    """Serve the ASGI app with uvicorn (what Reflex runs, under gunicorn, when `REFLEX_USE_GRANIAN=false`)."""
+    import uvicorn
+
+    uvicorn.run(create_asgi_app(), host="127.0.0.1", port=port, log_level="warning")
+
+
 def serve_aiohttp(port: int) -> None:
     """Serve the same server with aiohttp instead."""
     from aiohttp import web
@@ -167,7 +174,7 @@ def main() -> None:
     """Parse the command line and serve until killed."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--server", choices=("granian", "aiohttp"), default="granian")
+    parser.add_argument("--server", choices=("granian", "uvicorn", "aiohttp"), default="granian")
     parser.add_argument("--channel", required=True)
     parser.add_argument("--live-key", default="live_posts_rx_state_")
     parser.add_argument("--workers", type=int, default=1, help="Granian workers (each its own Redis subscriber)")
@@ -175,6 +182,8 @@ def main() -> None:
     os.environ["FLOOR_CHANNEL"], os.environ["FLOOR_LIVE_KEY"] = args.channel, args.live_key
     if args.server == "granian":
         serve_granian(args.port, args.workers)
+    elif args.server == "uvicorn":
+        serve_uvicorn(args.port)
     else:
         serve_aiohttp(args.port)
 

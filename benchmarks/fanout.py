@@ -20,6 +20,7 @@ compare the two modes, and watch the "others" column (load from other processes)
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import resource
 import shutil
@@ -69,7 +70,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=50, help="tabs connecting concurrently")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for one message to reach all")
     parser.add_argument("--join-timeout", type=float, default=300.0, help="seconds to wait for all tabs to join")
-    parser.add_argument("--floor-server", choices=("granian", "aiohttp"), default="granian")
+    parser.add_argument(
+        "--server",
+        choices=("granian", "uvicorn"),
+        default="granian",
+        help="the ASGI server of both modes: granian (Reflex's default) or uvicorn (REFLEX_USE_GRANIAN=false; "
+        "needs uvicorn, gunicorn and websockets installed in this venv, they are not project dependencies)",
+    )
+    parser.add_argument("--floor-server", choices=("granian", "uvicorn", "aiohttp"), help="default: as --server")
     parser.add_argument(
         "--state-manager",
         choices=("disk", "redis"),
@@ -79,7 +87,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-floor", action="store_true", help="measure Postboard only (a soak needs no floor)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (database, logs)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.floor_server = args.floor_server or args.server
+    if args.server == "uvicorn" and not all(importlib.util.find_spec(m) for m in ("uvicorn", "gunicorn", "websockets")):
+        parser.error("--server uvicorn needs uvicorn, gunicorn and websockets installed in this venv")
+    return args
 
 
 def postboard_message(post_id: int) -> tuple[str, str]:
@@ -176,6 +188,8 @@ def run_tab_count(
     if args.state_manager == "redis":
         # Its own database: the tabs' states are counted apart from the rest of Redis.
         env = dict(env, REFLEX_REDIS_URL=env["REDIS_URL"].rsplit("/", 1)[0] + "/3", REFLEX_STATE_MANAGER_MODE="redis")
+    if args.server == "uvicorn":
+        env = dict(env, REFLEX_USE_GRANIAN="false")
     port = start_postboard(procs, env)
     target = Target("postboard", port, procs.procs["postboard"].pid, postboard_message)
     try:
@@ -205,7 +219,7 @@ def raise_open_files(tabs: int) -> None:
 def setup_lines(args: argparse.Namespace) -> list[str]:
     """Say what this run measured, for the table's head."""
     return [
-        f"backend: reflex run --backend-only --env prod (Granian, 1 worker, {args.state_manager} state manager)",
+        f"backend: reflex run --backend-only --env prod ({args.server}, 1 worker, {args.state_manager} state manager)",
         f"floor:   bare python-socketio AsyncServer on {args.floor_server}, 1 worker, one emit to a room",
     ]
 
@@ -213,7 +227,8 @@ def setup_lines(args: argparse.Namespace) -> list[str]:
 def settings(args: argparse.Namespace) -> dict[str, Any]:
     """The run's settings, saved with its figures."""
     return {
-        "backend": "reflex run --backend-only --env prod (granian, 1 worker)",
+        "backend": f"reflex run --backend-only --env prod ({args.server}, 1 worker)",
+        "server": args.server,
         "floor_server": args.floor_server,
         "state_manager": args.state_manager,
         "messages": args.messages,

@@ -16,6 +16,8 @@ from postboard.users.passwords import hash_password, verify_password
 
 MIN_PASSWORD = 8
 
+SESSIONS_PER_QUERY = 5_000
+
 
 def _clean_email(email: str) -> str:
     try:
@@ -110,15 +112,21 @@ def user_for_token(session: Session, *, token: str) -> User | None:
 
 
 def live_sessions(session: Session, *, token_hashes: Sequence[str]) -> dict[str, tuple[int, Role]]:
-    """Return, for each of these session token hashes still live, its user's id and role (one query)."""
-    if not token_hashes:
-        return {}
-    rows = session.exec(
-        select(AuthSession.token_hash, User.id, User.role)
-        .join(User, col(AuthSession.user_id) == col(User.id))
-        .where(col(AuthSession.token_hash).in_(token_hashes), AuthSession.expires_at > utcnow())
-    ).all()
-    return {token: (user_id or 0, Role(role)) for token, user_id, role in rows}
+    """Return, for each of these session token hashes still live, its user's id and role (a query per 5,000)."""
+    found: dict[str, tuple[int, Role]] = {}
+    now = utcnow()
+    # One IN list per chunk: a statement binds at most 65,535 values on PostgreSQL (SQLite: 32,766 by default).
+    for start in range(0, len(token_hashes), SESSIONS_PER_QUERY):
+        rows = session.exec(
+            select(AuthSession.token_hash, User.id, User.role)
+            .join(User, col(AuthSession.user_id) == col(User.id))
+            .where(
+                col(AuthSession.token_hash).in_(token_hashes[start : start + SESSIONS_PER_QUERY]),
+                AuthSession.expires_at > now,
+            )
+        ).all()
+        found.update((token, (user_id or 0, Role(role))) for token, user_id, role in rows)
+    return found
 
 
 def end_session(session: Session, *, token: str) -> None:

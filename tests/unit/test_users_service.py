@@ -9,10 +9,12 @@ from postboard.users.service import (
     authenticate,
     create_user,
     end_session,
+    live_sessions,
     search_users,
     seed_members,
     set_role,
     start_session,
+    token_hash,
     user_for_token,
 )
 
@@ -71,3 +73,17 @@ def test_seed_and_search(session: Session) -> None:
     found = search_users(session, query="member 11999", limit=5)
     assert [u.name for u in found] == ["Member 11999"]
     assert authenticate(session, email=found[0].email, password="password123") is not None
+
+
+def test_live_sessions_reads_any_number_of_tabs_and_skips_expired_and_unknown(session: Session) -> None:
+    ada = create_user(session, name="Ada", email="ada@example.com", password="password123")
+    bob = create_user(session, name="Bob", email="bob@example.com", password="password123")
+    live = token_hash(start_session(session, user=bob, days=1))
+    expired = token_hash(start_session(session, user=ada, days=-1))
+    # More hashes than one statement may bind (PostgreSQL 65,535; this SQLite build 250,000): read in
+    # chunks, the live one among the last.
+    unknown = [f"{n:064x}" for n in range(260_000)]
+
+    found = live_sessions(session, token_hashes=[*unknown, expired, live])
+
+    assert found == {live: (bob.id, Role.MEMBER)}

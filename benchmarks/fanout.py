@@ -7,7 +7,7 @@ For each tab count N the script starts ONE Reflex backend (`reflex run --backend
 Redis state manager) against a private Redis and a seeded SQLite, opens N simulated
 tabs of N signed-in users (python-socketio clients speaking Reflex's protocol, see
 `_tabs.py`), checks on /api/health that the live hub counts N tabs, then publishes one
-warm-up and M measured LivePost messages on `postboard:live:posts`, about a second
+warm-up and M measured LivePost envelopes on `postboard:live`, about a second
 apart, and times publish → tab received.
 
 The floor is the same measurement against a bare python-socketio server (`_floor.py`,

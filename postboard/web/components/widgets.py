@@ -32,12 +32,22 @@ def _when(value: rx.Var[Any]) -> rx.Component:
     return rx.moment(value.to(str), from_now=True, style=style)  # type: ignore[no-any-return]  # Any to mypy
 
 
+# Columns a phone leaves out (they come back from the `sm` breakpoint up), so a row fits 390 px.
+WIDE_ONLY = ["none", "table-cell"]
+
+
+def _head(label: str) -> rx.Component:
+    wide_only = label.startswith("~")
+    return rx.table.column_header_cell(label.lstrip("~"), display=WIDE_ONLY if wide_only else None)
+
+
 def _table(name: str, heads: list[str], rows: ArrayVar[list[Row]], row: Any, *, empty: str) -> rx.Component:
+    """A widget's table; a head written `~Name` is a column phones leave out (its cells say so too)."""
     return rx.cond(  # type: ignore[no-any-return]  # rx.cond is Any to mypy: pyproject.toml
         rows.length() > 0,
         rx.box(
             rx.table.root(
-                rx.table.header(rx.table.row(*(rx.table.column_header_cell(h) for h in heads))),
+                rx.table.header(rx.table.row(*(_head(h) for h in heads))),
                 rx.table.body(rx.foreach(rows, row)),
                 width="100%",
                 variant="surface",
@@ -108,7 +118,7 @@ def _post_row(post: ObjectVar[Row]) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.link(post["title"].to(str), href=post["url"].to(str))),
         rx.table.cell(post["author"].to(str)),
-        rx.table.cell(_when(post["created_at"])),
+        rx.table.cell(_when(post["created_at"]), white_space="nowrap"),
     )
 
 
@@ -172,7 +182,7 @@ def _queue_row(q: ObjectVar[Row]) -> rx.Component:
 def _delivery_row(d: ObjectVar[Row]) -> rx.Component:
     status = d["status"].to(str)
     return rx.table.row(
-        rx.table.cell(d["id"].to(str)),
+        rx.table.cell(d["id"].to(str), display=WIDE_ONLY),
         rx.table.cell(d["channel"].to(str)),
         rx.table.cell(rx.text(d["recipient"].to(str), truncate=True, max_width="14rem")),
         rx.table.cell(
@@ -182,8 +192,8 @@ def _delivery_row(d: ObjectVar[Row]) -> rx.Component:
                 variant="soft",
             )
         ),
-        rx.table.cell(d["attempts"].to(str)),
-        rx.table.cell(_when(d["updated_at"])),
+        rx.table.cell(d["attempts"].to(str), display=WIDE_ONLY),
+        rx.table.cell(_when(d["updated_at"]), white_space="nowrap"),
         data_testid="delivery-" + d["id"].to(str),
     )
 
@@ -218,7 +228,7 @@ def system_widgets() -> rx.Component:
                 "Latest deliveries",
                 _table(
                     "Latest deliveries",
-                    ["#", "Channel", "Recipient", "Status", "Attempts", "Updated"],
+                    ["~#", "Channel", "Recipient", "Status", "~Attempts", "Updated"],
                     DashboardState.latest_deliveries,
                     _delivery_row,
                     empty="No deliveries yet.",

@@ -26,6 +26,7 @@ from postboard.outbox.models import OutboxEvent
 from postboard.outbox.service import relay_pending
 from postboard.posts.service import get_post
 from postboard.users.models import User
+from postboard.users.service import create_user
 from tests.databases import Databases
 from tests.factories import make_post
 
@@ -182,3 +183,16 @@ def test_racing_relays_count_every_hand_over(database: Databases, engine: Engine
         # FOR UPDATE SKIP LOCKED: each relay takes rows no other holds; every event is handed over once.
         assert sum(sent) == 60
         assert set(dispatcher.handed.values()) == {1}
+
+
+def test_one_address_registered_at_once_makes_one_account(engine: Engine, database_url: str) -> None:
+    def sign_up(session: Session) -> bool:
+        try:
+            create_user(session, name="Ada", email="ada@example.com", password="password123")
+        except ValidationFailed:
+            return False
+        return True
+
+    assert sorted(_values(race(database_url, sign_up))) == [False] * (RACERS - 1) + [True]
+    with Session(engine) as session:
+        assert session.exec(select(func.count()).select_from(User)).one() == 1

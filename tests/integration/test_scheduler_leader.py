@@ -19,11 +19,11 @@ from postboard import names
 from postboard.dev.services import scheduler_command
 from postboard.settings import ROOT
 from tasks.brokers import labels
-from tests.databases import Databases
+from tests.databases import SQLITE_ONLY, Databases
 from tests.integration.pipeline import Pipeline, running_pipeline
 from tests.support import eventually, stop
 
-pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session"), SQLITE_ONLY]
 
 # A 3 s lease: a standby takes over within about 4 s of the leader's death.
 FAST_LEASE = {"SCHEDULER_LEASE_SECONDS": "3", "SCHEDULER_INTERVAL": "1"}

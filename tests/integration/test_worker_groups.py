@@ -11,13 +11,13 @@ from postboard import names
 from postboard.db import make_engine
 from postboard.monitor.records import JobStatus
 from postboard.monitor.store import WORKER_TTL, JobStore
-from tests.databases import Databases
+from tests.databases import SQLITE_ONLY, Databases
 from tests.integration.faults.fanout import CHUNK_TASK, SENDING, all_sent, email_statuses, publish_post, read_mail, seed
 from tests.integration.faults.fanout import slow_down as slow_sink
 from tests.integration.pipeline import Pipeline, drained, running_pipeline
 from tests.support import eventually
 
-pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session"), SQLITE_ONLY]
 
 # One job at a time per process and 100-recipient chunks: many chunks, so both processes must take some.
 GROUP = {"EMAIL_CONCURRENCY": "1", "EMAIL_CHUNK_SIZE": "100"}

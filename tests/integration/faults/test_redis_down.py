@@ -13,7 +13,7 @@ from sqlmodel import Session, col, func, select
 from postboard.db import make_engine
 from postboard.notifications.models import Notification
 from postboard.outbox.service import pending_events
-from tests.databases import Databases
+from tests.databases import SQLITE_ONLY, Databases
 from tests.integration.faults.fanout import (
     FAST_RETRIES,
     SENT,
@@ -26,7 +26,7 @@ from tests.integration.faults.outage import publish_in_subprocess, restart_redis
 from tests.integration.pipeline import running_pipeline
 from tests.support import eventually, start_redis, stop
 
-pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session"), SQLITE_ONLY]
 
 OUTAGE_SECONDS = 8
 

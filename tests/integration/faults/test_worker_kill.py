@@ -14,7 +14,7 @@ import pytest
 from postboard import names
 from postboard.db import make_engine
 from postboard.monitor.store import JobStore
-from tests.databases import Databases
+from tests.databases import SQLITE_ONLY, Databases
 from tests.integration.faults.fanout import (
     CHUNK_TASK,
     SENDING,
@@ -28,7 +28,7 @@ from tests.integration.faults.fanout import (
 from tests.integration.pipeline import drained, running_pipeline
 from tests.support import eventually
 
-pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session"), SQLITE_ONLY]
 
 # Jobs idle 3 s are reclaimed (from a dead worker or a busy one); a delivery claim lapses after 2 s.
 RECLAIM = {"JOB_IDLE_TIMEOUT_MS": "3000", "SEND_LEASE_SECONDS": "2", "EMAIL_CHUNK_SIZE": "500"}

@@ -7,13 +7,15 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, create_engine
+from sqlmodel import Session, SQLModel, create_engine
 
 from postboard.settings import get_settings
 
-# Row ids are 64-bit integers in SQLite and PostgreSQL: a larger number can name no row.
-MAX_ROW_ID = 2**63 - 1
+# Row ids are `integer` columns: 32-bit in PostgreSQL (SQLite's are wider), so a larger
+# number can name no row, and PostgreSQL would refuse it as a parameter.
+MAX_ROW_ID = 2**31 - 1
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -54,3 +56,19 @@ def session_scope() -> Iterator[Session]:
     """Open a session on the configured database and close it afterwards."""
     with Session(get_engine(), expire_on_commit=False) as session:
         yield session
+
+
+def insert_new(session: Session, model: type[SQLModel]) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT for `model` that skips rows a unique constraint already holds (ON CONFLICT DO NOTHING).
+
+    Two runs inserting the same rows at once both succeed and each row is written once; read
+    `rowcount` with `.execution_options(preserve_rowcount=True)`.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model).on_conflict_do_nothing()
+    return sqlite.insert(model).on_conflict_do_nothing()
+
+
+def is_postgresql(session: Session) -> bool:
+    """Whether the session's database is PostgreSQL (row locks, SKIP LOCKED)."""
+    return session.get_bind().dialect.name == "postgresql"

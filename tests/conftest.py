@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import app_logs
+from tests import app_logs, databases
 from tests.support import start_redis, stop
 
 _scratch = Path(tempfile.mkdtemp(prefix="postboard-tests-"))
@@ -25,6 +25,7 @@ def _point_settings_at_scratch() -> None:
     os.environ["MAILBOX_DIR"] = str(_scratch / "mailbox")
     os.environ["APP_URL"] = "http://postboard.test"
     os.environ["LIVE_ENABLED"] = "true"
+    databases.use_scratch(_scratch)
 
 
 # At import, not in pytest_configure: pytest imports the conftests of the paths on its command
@@ -49,6 +50,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Stop what the session started."""
+    databases.close_all()
     if _redis is not None:
         stop(_redis)
     shutil.rmtree(_scratch, ignore_errors=True)
@@ -58,6 +60,22 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def scratch(tmp_path: Path) -> Path:
     """A folder for one test."""
     return tmp_path
+
+
+@pytest.fixture(scope="session", params=databases.KINDS)
+def database(request: pytest.FixtureRequest) -> databases.Databases:
+    """The database a test runs on, once on SQLite and once on PostgreSQL: a maker of fresh migrated ones.
+
+    Session-scoped, so pytest runs every SQLite test before the PostgreSQL ones (one embedded server, started late).
+    """
+    return databases.of(request.param)
+
+
+@pytest.fixture
+def database_url(database: databases.Databases, tmp_path: Path) -> Iterator[str]:
+    """A fresh migrated database of the test's kind, for one test."""
+    with database.fresh(tmp_path) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

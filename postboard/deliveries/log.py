@@ -109,22 +109,30 @@ def retry_target(delivery: Delivery) -> dict[str, Any]:
     }
 
 
+RETRYABLE = (DeliveryStatus.FAILED, DeliveryStatus.RETRYING)
+
+
 def mark_for_retry(session: Session, *, delivery_id: int) -> tuple[Delivery, OutboxEvent]:
     """Make a failed or retrying delivery pending again, due now, with the outbox row that queues it (one commit)."""
     delivery = session.get(Delivery, delivery_id)
     if delivery is None:
         raise NotFound(f"no delivery {delivery_id}")
-    if delivery.status not in (DeliveryStatus.FAILED, DeliveryStatus.RETRYING):
+    if delivery.status not in RETRYABLE:
         raise ValidationFailed(
             {"status": f"only failed or retrying deliveries can be retried; this one is {delivery.status}"}
         )
-    session.execute(
+    retried = session.execute(
         update(Delivery)
-        .where(col(Delivery.id) == delivery_id)
+        # The status again: two clicks at once (or a run sending it meanwhile) retry it once.
+        .where(col(Delivery.id) == delivery_id, col(Delivery.status).in_(RETRYABLE))
         # The old error stays in the attempt log; the row says what happens next.
         .values(status=DeliveryStatus.PENDING, attempts=0, error=None, next_attempt_at=None, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False, preserve_rowcount=True)
     )
+    if int(getattr(retried, "rowcount", 0) or 0) != 1:
+        session.rollback()
+        session.refresh(delivery)
+        raise ValidationFailed({"status": f"this delivery is {delivery.status} now; it was retried meanwhile"})
     note_change(session, "deliveries", action="updated", ids=[delivery_id])
     outbox = OutboxEvent(kind=DELIVERY_RETRY, payload=retry_target(delivery))
     session.add(outbox)

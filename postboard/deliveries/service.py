@@ -3,10 +3,11 @@
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, func, insert, or_, update
+from sqlalchemy import ColumnElement, and_, func, or_, update
 from sqlmodel import Session, col, select
 
 from postboard.clock import utcnow
+from postboard.db import insert_new
 from postboard.deliveries.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus
 from postboard.deliveries.retry import RetryPolicy
 from postboard.live.model_events import note_change
@@ -40,7 +41,8 @@ def ensure_deliveries(session: Session, *, post_id: int, user_ids: Sequence[int]
         if uid not in existing
     ]
     if missing:
-        session.execute(insert(Delivery), missing)
+        # Another run of the chunk may insert the same rows between the read and this write.
+        session.execute(insert_new(session, Delivery), missing)
         note_change(session, "deliveries", action="created")
     session.commit()
 
@@ -89,7 +91,7 @@ def claim(session: Session, *, delivery: Delivery, lease: float) -> bool:
         update(Delivery)
         .where(col(Delivery.id) == delivery.id, _due(now, lease))
         .values(status=DeliveryStatus.SENDING, updated_at=now)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False, preserve_rowcount=True)
     )
     note_change(session, "deliveries", action="updated", ids=[delivery.id or 0])
     session.commit()
@@ -153,7 +155,7 @@ def _update(
         )
         # The chunk's Delivery objects sit in this session; syncing each update against
         # all of them made every send cost grow with the chunk size.
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False, preserve_rowcount=True)
     )
     return int(getattr(result, "rowcount", 0) or 0) == 1
 
@@ -205,7 +207,7 @@ def reset_failed(session: Session, *, scope: Scope) -> int:
         update(Delivery)
         .where(*scope, col(Delivery.status) == DeliveryStatus.FAILED)
         .values(status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=None, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False, preserve_rowcount=True)
     )
     note_change(session, "deliveries", action="updated")
     session.commit()

@@ -8,6 +8,7 @@ from sqlalchemy import exists, func, insert, literal, update
 from sqlmodel import Session, col, select
 
 from postboard.clock import utcnow
+from postboard.db import insert_new
 from postboard.live.model_events import note_change
 from postboard.notifications.models import Notification
 from postboard.posts.models import Post, PostView
@@ -48,8 +49,12 @@ def create_for_post(
         batch = (col(User.id) > after, col(User.id) <= last) if last is not None else (col(User.id) > after,)
         # SQLAlchemy's select: SQLModel's overloads stop at four columns.
         rows = sqlalchemy.select(col(User.id), *values).where(~already, *batch)
-        statement = insert(Notification).from_select(["user_id", "post_id", "title", "body", "url", "created_at"], rows)
-        created += int(getattr(session.execute(statement), "rowcount", 0) or 0)
+        # NOT EXISTS keeps the batch small; ON CONFLICT skips a row another run inserted since.
+        statement = insert_new(session, Notification).from_select(
+            ["user_id", "post_id", "title", "body", "url", "created_at"], rows
+        )
+        result = session.execute(statement.execution_options(preserve_rowcount=True))
+        created += int(getattr(result, "rowcount", 0) or 0)
         session.commit()
         if last is None:
             return created

@@ -5,6 +5,8 @@ import logging
 from collections.abc import Sequence
 from typing import Protocol
 
+from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from postboard.clock import utcnow
@@ -36,13 +38,39 @@ async def hand_over(event: OutboxEvent, *, dispatcher: Dispatcher) -> tuple[str 
 
 
 def record_hand_over(session: Session, *, event: OutboxEvent, error: str | None) -> bool:
-    """Record the outcome of `hand_over` on the row; return whether it went out."""
-    event.attempts += 1
-    event.dispatched_at = None if error else utcnow()
-    event.last_error = error
-    session.add(event)
+    """Record the outcome of `hand_over` on the row (releasing its lock); return whether it went out."""
+    values = {"dispatched_at": None if error else utcnow(), "last_error": error}
+    # Counted in SQL: two dispatchers of one row must not both write the same old count + 1.
+    attempts = session.execute(
+        update(OutboxEvent)
+        .where(col(OutboxEvent.id) == event.id)
+        .values(attempts=OutboxEvent.attempts + 1, **values)
+        .returning(col(OutboxEvent.attempts))
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
     session.commit()
+    # The object mirrors the row without being marked changed (a later flush must not write it back).
+    for name, value in {**values, "attempts": attempts}.items():
+        set_committed_value(event, name, value)
     return error is None
+
+
+def lock_next_pending(session: Session, *, after_id: int = 0) -> OutboxEvent | None:
+    """The oldest event not yet handed over with an id above `after_id`, locked until the next commit.
+
+    PostgreSQL: `FOR UPDATE SKIP LOCKED`, so concurrent relays (and a publish handing over its
+    own row) each take a different row and none is handed over twice. SQLite has no row locks
+    and one scheduler relays; its reads stay outside any transaction, so no write lock is held
+    while the queue is awaited.
+    """
+    return session.exec(
+        select(OutboxEvent)
+        .where(col(OutboxEvent.dispatched_at).is_(None), col(OutboxEvent.id) > after_id)
+        .order_by(col(OutboxEvent.id))
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    ).first()
 
 
 async def dispatch_event(session: Session, *, event: OutboxEvent, dispatcher: Dispatcher) -> bool:
@@ -51,8 +79,17 @@ async def dispatch_event(session: Session, *, event: OutboxEvent, dispatcher: Di
     Every "record, then hand over" (publish, an event received, a manual retry, the relay)
     ends here. The commit waits for SQLite's write lock, so it runs off the event loop.
     """
-    went, _ = await _dispatch(session, event=event, dispatcher=dispatcher)
+    locked = await asyncio.to_thread(_lock_one, session, event_id=event.id or 0)
+    if locked is None:
+        # Handed over already, or a relay holds it and is handing it over now.
+        session.rollback()
+        return True
+    went, _ = await _dispatch(session, event=locked, dispatcher=dispatcher)
     return went
+
+
+def _lock_one(session: Session, *, event_id: int) -> OutboxEvent | None:
+    return lock_next_pending(session, after_id=event_id - 1) if event_id else None
 
 
 async def _dispatch(session: Session, *, event: OutboxEvent, dispatcher: Dispatcher) -> tuple[bool, bool]:
@@ -72,12 +109,14 @@ async def relay_pending(session: Session, *, dispatcher: Dispatcher) -> int:
 
     It stops when the queue is down (the rest would fail the same way) and goes past an event
     that fails for another reason (logged with its traceback, kept for the next relay), so one
-    bad row cannot hold back every later one.
+    bad row cannot hold back every later one: the `after` cursor never locks it again this run.
     """
-    sent = 0
-    for event in pending_events(session):
+    sent, after = 0, 0
+    while (event := await asyncio.to_thread(lock_next_pending, session, after_id=after)) is not None:
+        after = event.id or after
         went, outage = await _dispatch(session, event=event, dispatcher=dispatcher)
         if outage:
             break
         sent += went
+    session.rollback()
     return sent

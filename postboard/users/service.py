@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, insert
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from postboard.clock import utcnow
@@ -63,7 +64,12 @@ def create_user(session: Session, *, name: str, email: str, password: str, role:
         password_hash=hash_password(password),
     )
     session.add(user)
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:
+        # The same address registered at the same moment: the check above could not see it.
+        session.rollback()
+        raise ValidationFailed({"email": "An account with this email already exists"}) from None
     session.refresh(user)
     return user
 

@@ -8,6 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
+from sqlalchemy.exc import DataError
 
 from postboard import names
 from postboard.db import get_engine
@@ -52,6 +53,14 @@ def create_api() -> FastAPI:
         return JSONResponse(
             {"detail": f"{where}: {first['msg']}", "errors": [_brief(e) for e in exc.errors()]}, status_code=422
         )
+
+    @api.exception_handler(DataError)
+    async def _unstorable(_request: Request, exc: DataError) -> JSONResponse:
+        # PostgreSQL refuses what SQLite stores: NUL in text, integers past 32 bits.
+        reason = str(exc.orig).splitlines()[0] if exc.orig is not None else "invalid value"
+        if "NUL" in reason:
+            reason = "text may not contain a NUL character (\\u0000)"
+        return JSONResponse({"detail": f"a value the database cannot store: {reason}"}, status_code=422)
 
     @api.get("/api/health", tags=["ops"])
     def health() -> dict[str, object]:

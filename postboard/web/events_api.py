@@ -66,6 +66,17 @@ def _no_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
+def _has_nul(value: Any) -> bool:
+    """Whether any string in a JSON value (keys too) holds NUL, which no PostgreSQL text column stores."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 async def _read_event(request: Request) -> EventIn:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_EVENT_BYTES:
@@ -81,6 +92,9 @@ async def _read_event(request: Request) -> EventIn:
         raise HTTPException(422, "the body is nested too deeply") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise HTTPException(422, f"the body is not valid JSON: {exc}") from None
+    if _has_nul(data):
+        # Refused on SQLite too, so an event is accepted or not whatever the database.
+        raise HTTPException(422, "the body holds a NUL character (\\u0000); text may not contain it")
     try:
         return EventIn.model_validate(data)
     except ValidationError as exc:

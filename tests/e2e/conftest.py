@@ -10,6 +10,7 @@ import pytest
 from postboard.dev.browser import find_chromium
 from postboard.dev.runner import start_stack
 from postboard.dev.services import free_port
+from tests import databases
 from tests.app_logs import LogWatch
 from tests.e2e.app import App
 from tests.support import wait_until
@@ -31,14 +32,22 @@ def _answers(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
-    """Start web, workers, scheduler and the SMTP sink on free ports (Redis: the session's, its db 1)."""
-    root = tmp_path_factory.mktemp("e2e")
+# Its own parameter, not the `database` fixture: pytest groups tests by session parameter, and
+# sharing it would run the SQLite e2e tests before the PostgreSQL integration tests (e2e must run last).
+@pytest.fixture(scope="session", params=databases.KINDS)
+def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
+    """Start web, workers, scheduler and the SMTP sink on free ports (Redis: the session's, its db 1).
+
+    Once per database: every e2e test runs on SQLite, then the SQLite stack stops and the
+    PostgreSQL one starts (one stack at a time).
+    """
+    root = tmp_path_factory.mktemp(f"e2e-{request.param}")
+    database = databases.of(request.param)
+    database_url = database.create(root)
     frontend, backend = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SMTP_", "PYTEST_"))}
     env.update(
-        DATABASE_URL=f"sqlite:///{root / 'e2e.db'}",
+        DATABASE_URL=database_url,
         REDIS_URL=os.environ["REDIS_URL"].rsplit("/", 1)[0] + "/1",
         MAILBOX_DIR=str(root / "mailbox"),
         SMS_DIR=str(root / "sms"),
@@ -59,6 +68,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
         yield App(url=f"http://localhost:{frontend}", env=stack.env, mailbox=root / "mailbox", stack=stack)
     finally:
         stack.stop()
+        database.drop(database_url)
     # Web, workers, scheduler and sink: a traceback no e2e test declared fails the run.
     watch.check()
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 from redis import Redis
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from postboard import names
@@ -17,7 +18,8 @@ from postboard.dev.services import free_port, scheduler_command
 from postboard.mailbox.sink import MaildirHandler, start_sink
 from postboard.settings import ROOT
 from tests.app_logs import Expected, LogWatch
-from tests.support import migrate, start_worker, stop, wait_until
+from tests.databases import Databases
+from tests.support import start_worker, stop, wait_until
 
 
 @dataclass
@@ -33,10 +35,13 @@ class Pipeline:
     controller: Controller | None = None
     workers: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     scheduler: subprocess.Popen[bytes] | None = None
+    _engine: Engine | None = None
 
     def session(self) -> Session:
-        """Open a session on the pipeline's database."""
-        return Session(make_engine(self.engine_url), expire_on_commit=False)
+        """Open a session on the pipeline's database (one engine: PostgreSQL counts every pool's connections)."""
+        if self._engine is None:
+            self._engine = make_engine(self.engine_url)
+        return Session(self._engine, expire_on_commit=False)
 
     def worker_log(self, queue: str) -> Path:
         """The log file of a queue's workers (every restart appends)."""
@@ -70,19 +75,20 @@ def running_pipeline(
     root: Path,
     redis_url: str,
     *,
+    database: Databases,
     env: Mapping[str, str] | None = None,
     scheduler: bool = False,
     queues: Sequence[str] = (names.EMAILS_QUEUE, names.NOTIFICATIONS_QUEUE),
     expected: Sequence[Expected] = (),
 ) -> Iterator[Pipeline]:
-    """Start the sink, one worker per queue (and the scheduler) on a fresh database and a flushed Redis.
+    """Start the sink, one worker per queue (and the scheduler) on a fresh `database` and a flushed Redis.
 
     On the way out it fails on a traceback in the workers' or the scheduler's logs that neither
     `expected` nor a test's `expected_traceback` marker allows (see `tests/app_logs.py`).
     """
     watch = LogWatch.folder(root, expected)
     Redis.from_url(redis_url).flushdb()
-    url = f"sqlite:///{root / 'pipeline.db'}"
+    url = database.create(root)
     port = free_port()
     full_env = {
         **os.environ,
@@ -93,7 +99,6 @@ def running_pipeline(
         "REDIS_URL": redis_url,
         **(env or {}),
     }
-    migrate(full_env)
     controller, handler = start_sink(root / "mailbox", port=port)
     line = Pipeline(
         env=full_env,
@@ -118,17 +123,20 @@ def running_pipeline(
             )
         yield line
     except BaseException as error:
-        _stop(line)
+        _stop(line, database)
         watch.annotate(error)
         raise
-    _stop(line)
+    _stop(line, database)
     watch.check()
 
 
-def _stop(line: Pipeline) -> None:
+def _stop(line: Pipeline, database: Databases) -> None:
     for proc in [*line.workers.values(), *([line.scheduler] if line.scheduler else [])]:
         stop(proc)
     line.stop_sink()
+    if line._engine is not None:
+        line._engine.dispose()
+    database.drop(line.engine_url)
 
 
 def drained(redis_url: str, queue: str) -> bool:

@@ -22,6 +22,7 @@ from postboard.posts.service import publish
 from postboard.settings import get_settings
 from postboard.users.models import Role, User
 from tasks.dispatch import TaskiqDispatcher
+from tests.databases import Databases
 from tests.factories import make_audience, make_user
 from tests.integration.pipeline import Pipeline, drained, running_pipeline
 from tests.support import eventually
@@ -34,10 +35,12 @@ END = "end-of-test"
 
 
 @pytest.fixture(params=[False, True], ids=["live-off", "live-on"])
-def live_pipeline(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str) -> Iterator[tuple[bool, Pipeline]]:
+def live_pipeline(
+    request: pytest.FixtureRequest, tmp_path: Path, redis_url: str, database: Databases
+) -> Iterator[tuple[bool, Pipeline]]:
     """Workers started with LIVE_ENABLED off, then (the control) on."""
     live: bool = request.param
-    with running_pipeline(tmp_path, redis_url, env={"LIVE_ENABLED": str(live).lower()}) as line:
+    with running_pipeline(tmp_path, redis_url, database=database, env={"LIVE_ENABLED": str(live).lower()}) as line:
         yield live, line
 
 

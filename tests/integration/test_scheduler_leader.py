@@ -19,10 +19,11 @@ from postboard import names
 from postboard.dev.services import scheduler_command
 from postboard.settings import ROOT
 from tasks.brokers import labels
+from tests.databases import SQLITE_ONLY, Databases
 from tests.integration.pipeline import Pipeline, running_pipeline
 from tests.support import eventually, stop
 
-pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session"), SQLITE_ONLY]
 
 # A 3 s lease: a standby takes over within about 4 s of the leader's death.
 FAST_LEASE = {"SCHEDULER_LEASE_SECONDS": "3", "SCHEDULER_INTERVAL": "1"}
@@ -85,9 +86,11 @@ def fired(redis: "Redis[bytes]", tag: str) -> bool:
     return any(task == SENTINEL and args == [tag] for _ms, task, args in sent(redis))
 
 
-async def test_two_schedulers_send_each_retry_once_and_a_standby_takes_over(tmp_path: Path, redis_url: str) -> None:
+async def test_two_schedulers_send_each_retry_once_and_a_standby_takes_over(
+    tmp_path: Path, redis_url: str, database: Databases
+) -> None:
     """Two schedulers: each delayed retry and each periodic run is sent once; kill -9 the leader, the other sends."""
-    with running_pipeline(tmp_path, redis_url, env=FAST_LEASE, queues=()) as pipeline:
+    with running_pipeline(tmp_path, redis_url, database=database, env=FAST_LEASE, queues=()) as pipeline:
         redis = Redis.from_url(redis_url)
         first = start_scheduler(pipeline, "scheduler-a")
         assert await eventually(lambda: "is the leader" in log_of(pipeline, "scheduler-a"), within=60)

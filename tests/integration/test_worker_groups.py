@@ -11,12 +11,13 @@ from postboard import names
 from postboard.db import make_engine
 from postboard.monitor.records import JobStatus
 from postboard.monitor.store import WORKER_TTL, JobStore
+from tests.databases import SQLITE_ONLY, Databases
 from tests.integration.faults.fanout import CHUNK_TASK, SENDING, all_sent, email_statuses, publish_post, read_mail, seed
 from tests.integration.faults.fanout import slow_down as slow_sink
 from tests.integration.pipeline import Pipeline, drained, running_pipeline
 from tests.support import eventually
 
-pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session"), SQLITE_ONLY]
 
 # One job at a time per process and 100-recipient chunks: many chunks, so both processes must take some.
 GROUP = {"EMAIL_CONCURRENCY": "1", "EMAIL_CHUNK_SIZE": "100"}
@@ -51,10 +52,13 @@ def start_group(pipeline: Pipeline) -> None:
     pipeline.start_worker(EMAILS, processes=PROCESSES, concurrency=1)
 
 
-async def test_two_email_processes_share_a_fanout_and_the_monitor_counts_both(tmp_path: Path, redis_url: str) -> None:
+async def test_two_email_processes_share_a_fanout_and_the_monitor_counts_both(
+    tmp_path: Path, redis_url: str, database: Databases
+) -> None:
     """1,000 recipients over two processes: each mailed once, both worked, the monitor says 2 and counts right."""
     audience = 1_000
-    with running_pipeline(tmp_path, redis_url, env=GROUP, queues=(names.NOTIFICATIONS_QUEUE,)) as pipeline:
+    queues = (names.NOTIFICATIONS_QUEUE,)
+    with running_pipeline(tmp_path, redis_url, database=database, env=GROUP, queues=queues) as pipeline:
         start_group(pipeline)
         engine = make_engine(pipeline.engine_url)
         store = JobStore.from_url(redis_url)
@@ -104,10 +108,13 @@ async def test_two_email_processes_share_a_fanout_and_the_monitor_counts_both(tm
         engine.dispose()
 
 
-async def test_one_of_two_email_processes_killed_mid_fanout_loses_nothing(tmp_path: Path, redis_url: str) -> None:
+async def test_one_of_two_email_processes_killed_mid_fanout_loses_nothing(
+    tmp_path: Path, redis_url: str, database: Databases
+) -> None:
     """SIGKILL the process holding a chunk: the other and the restarted one finish; duplicates only in-window."""
     audience = 2_000
-    with running_pipeline(tmp_path, redis_url, env=RECLAIM, queues=(names.NOTIFICATIONS_QUEUE,)) as pipeline:
+    queues = (names.NOTIFICATIONS_QUEUE,)
+    with running_pipeline(tmp_path, redis_url, database=database, env=RECLAIM, queues=queues) as pipeline:
         start_group(pipeline)
         engine = make_engine(pipeline.engine_url)
         slow_sink(pipeline.sink, 0.003)

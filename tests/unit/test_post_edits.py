@@ -33,6 +33,7 @@ from postboard.posts.service import (
 )
 from postboard.settings import ROOT, Settings
 from postboard.users.models import Role, User
+from tests.databases import Databases
 from tests.factories import chunk_of_everyone, make_post, make_user
 from tests.support import BIN
 
@@ -141,8 +142,12 @@ def _alembic(url: str, *args: str) -> None:
     subprocess.run([str(BIN / "alembic"), *args], cwd=ROOT, env=env, check=True, capture_output=True)
 
 
-def test_migration_0005_goes_up_and_down(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'm.db'}"
+def test_migration_0005_goes_up_and_down(database: Databases, tmp_path: Path) -> None:
+    with database.fresh(tmp_path, migrated=False) as url:
+        _up_down_up(url)
+
+
+def _up_down_up(url: str) -> None:
     _alembic(url, "upgrade", "head")
     _alembic(url, "downgrade", "0004")
     engine = make_engine(url)

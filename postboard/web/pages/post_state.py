@@ -5,7 +5,7 @@ from typing import Any
 import reflex as rx
 
 from postboard import names
-from postboard.db import session_scope
+from postboard.db import MAX_ROW_ID, session_scope
 from postboard.errors import Forbidden, NotFound, ValidationFailed
 from postboard.posts.models import PostView
 from postboard.posts.service import PostDeleted, delete_post, edit_post, get_post
@@ -67,7 +67,7 @@ class PostState(AppState):
         raw = str(self.router.page.params.get("post_id", ""))
         self.found = self.is_author = self.deleted = self.editing = False
         self._clear_errors()
-        self.shown_id = int(raw) if raw.isdigit() else 0
+        self.shown_id = int(raw) if raw.isdigit() and int(raw) <= MAX_ROW_ID else 0
         if not self.shown_id or (post := self._read()) is None:
             return
         await self._watch("posts")

@@ -8,6 +8,7 @@ import pytest_asyncio
 
 from postboard import names
 from postboard.tokens.models import Scope
+from tests.databases import Databases
 from tests.http_recorder import HttpRecorder
 from tests.integration.events_api.api_calls import SMS_TOKEN, bearer, reload_settings
 from tests.integration.pipeline import Pipeline, running_pipeline
@@ -21,7 +22,9 @@ def recorder() -> Iterator[HttpRecorder]:
 
 
 @pytest.fixture(scope="package")
-def stack(tmp_path_factory: pytest.TempPathFactory, redis_url: str, recorder: HttpRecorder) -> Iterator[Pipeline]:
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, redis_url: str, recorder: HttpRecorder, database: Databases
+) -> Iterator[Pipeline]:
     """Workers on every channel queue and the scheduler; this process's API reads the same settings."""
     env = {
         "RETRY_DELAYS": "1,1",
@@ -32,9 +35,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, redis_url: str, recorder: Ht
         # Far above what the tests send at once; the rate-limit test lowers it for itself.
         "API_RATE_LIMIT": "1000",
     }
-    with running_pipeline(
-        tmp_path_factory.mktemp("events-api"), redis_url, env=env, scheduler=True, queues=names.QUEUES
-    ) as line:
+    root = tmp_path_factory.mktemp("events-api")
+    with running_pipeline(root, redis_url, database=database, env=env, scheduler=True, queues=names.QUEUES) as line:
         with pytest.MonkeyPatch.context() as patch:
             for key in ("DATABASE_URL", "REDIS_URL", *env):
                 patch.setenv(key, line.env[key])

@@ -10,10 +10,11 @@ import pytest
 from postboard.monitor.records import JobStatus
 from postboard.monitor.store import JobStore
 from tasks.posts import send_post_email_chunk
+from tests.databases import SQLITE_ONLY
 from tests.integration.pipeline import Pipeline
 from tests.support import eventually
 
-pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session"), SQLITE_ONLY]
 MISSING_POST = 999_999
 
 

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, func, select
 from postboard.db import make_engine
 from postboard.notifications.models import Notification
 from postboard.outbox.service import pending_events
+from tests.databases import SQLITE_ONLY, Databases
 from tests.integration.faults.fanout import (
     FAST_RETRIES,
     SENT,
@@ -25,7 +26,7 @@ from tests.integration.faults.outage import publish_in_subprocess, restart_redis
 from tests.integration.pipeline import running_pipeline
 from tests.support import eventually, start_redis, stop
 
-pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session"), SQLITE_ONLY]
 
 OUTAGE_SECONDS = 8
 
@@ -40,7 +41,7 @@ def restarts(log: Path) -> int:
     why="Redis is stopped on purpose: the scheduler logs each schedule read it cannot make until Redis is back",
 )
 async def test_redis_down_publish_returns_and_relay_delivers_after(
-    tmp_path: Path, record_property: Callable[[str, object], None]
+    tmp_path: Path, database: Databases, record_property: Callable[[str, object], None]
 ) -> None:
     """With Redis down, 20 publishes return fast and unqueued; with Redis back, the relay delivers them all."""
     data_dir = tmp_path / "redis"
@@ -53,7 +54,8 @@ async def test_redis_down_publish_returns_and_relay_delivers_after(
         client.config_set("appendonly", "yes")
         client.close()
         members = 9
-        with running_pipeline(tmp_path / "pipeline", url, env=FAST_RETRIES, scheduler=True) as pipeline:
+        root = tmp_path / "pipeline"
+        with running_pipeline(root, url, database=database, env=FAST_RETRIES, scheduler=True) as pipeline:
             engine = make_engine(pipeline.engine_url)
             author = seed(pipeline, members=members)
             assert author.id is not None

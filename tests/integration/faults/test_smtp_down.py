@@ -14,6 +14,7 @@ from postboard.monitor.store import FailedJob, JobStore
 from postboard.users.models import User
 from tasks.dispatch import TaskiqDispatcher
 from tasks.monitor import retry_failed_job
+from tests.databases import SQLITE_ONLY
 from tests.integration.faults.fanout import (
     CHUNK_TASK,
     FAILED,
@@ -31,7 +32,7 @@ from tests.integration.faults.fanout import (
 from tests.integration.pipeline import Pipeline
 from tests.support import eventually
 
-pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session"), SQLITE_ONLY]
 
 RETRY_AUDIENCE = 300
 

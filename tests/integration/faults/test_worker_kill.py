@@ -14,6 +14,7 @@ import pytest
 from postboard import names
 from postboard.db import make_engine
 from postboard.monitor.store import JobStore
+from tests.databases import SQLITE_ONLY, Databases
 from tests.integration.faults.fanout import (
     CHUNK_TASK,
     SENDING,
@@ -27,7 +28,7 @@ from tests.integration.faults.fanout import (
 from tests.integration.pipeline import drained, running_pipeline
 from tests.support import eventually
 
-pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session"), SQLITE_ONLY]
 
 # Jobs idle 3 s are reclaimed (from a dead worker or a busy one); a delivery claim lapses after 2 s.
 RECLAIM = {"JOB_IDLE_TIMEOUT_MS": "3000", "SEND_LEASE_SECONDS": "2", "EMAIL_CHUNK_SIZE": "500"}
@@ -45,11 +46,11 @@ def log_problems(log: Path) -> list[str]:
 
 
 async def test_killed_worker_mid_fanout_every_recipient_gets_the_email(
-    tmp_path: Path, redis_url: str, record_property: Callable[[str, object], None]
+    tmp_path: Path, redis_url: str, database: Databases, record_property: Callable[[str, object], None]
 ) -> None:
     """SIGKILL the emails worker during a 2,000 fan-out; a new worker finishes it, duplicates only in-window."""
     audience = 2_000
-    with running_pipeline(tmp_path, redis_url, env=RECLAIM, scheduler=True) as pipeline:
+    with running_pipeline(tmp_path, redis_url, database=database, env=RECLAIM, scheduler=True) as pipeline:
         engine = make_engine(pipeline.engine_url)
         author = seed(pipeline, members=audience, author_last=True)
         post_id = await publish_post(pipeline, author, "Killed mid-way")
@@ -94,11 +95,11 @@ async def test_killed_worker_mid_fanout_every_recipient_gets_the_email(
 
 
 async def test_busy_worker_reclaimed_jobs_send_nothing_twice(
-    tmp_path: Path, redis_url: str, record_property: Callable[[str, object], None]
+    tmp_path: Path, redis_url: str, database: Databases, record_property: Callable[[str, object], None]
 ) -> None:
     """Chunks outlast JOB_IDLE_TIMEOUT_MS on a healthy worker: reclaimed runs resend nothing."""
     audience = 2_000
-    with running_pipeline(tmp_path, redis_url, env=RECLAIM, scheduler=True) as pipeline:
+    with running_pipeline(tmp_path, redis_url, database=database, env=RECLAIM, scheduler=True) as pipeline:
         engine = make_engine(pipeline.engine_url)
         # 8 ms per message: a 500-recipient chunk needs 4 s at least, over the 3 s idle timeout.
         slow_down(pipeline.sink, 0.008)

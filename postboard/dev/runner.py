@@ -36,6 +36,8 @@ class Stack:
     where: list[tuple[str, str]] = field(default_factory=list)
     specs: dict[str, tuple[list[str], Path | None]] = field(default_factory=dict)
     started: dict[str, float] = field(default_factory=dict)
+    # Per process: what it needs on top of `env` (production backends: their port and worker count).
+    env_for: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def start(self, name: str, cmd: list[str], *, log: Path | None = None) -> None:
         """Start one process; its output goes to the terminal or to `log`."""
@@ -44,7 +46,7 @@ class Stack:
         self.procs[name] = subprocess.Popen(
             cmd,
             cwd=ROOT,
-            env=self.env,
+            env={**self.env, **self.env_for.get(name, {})},
             stdout=out,
             stderr=subprocess.STDOUT if out else None,
             start_new_session=True,
@@ -204,7 +206,7 @@ def start_stack(
     return stack
 
 
-def supervise(stack: Stack) -> int:
+def supervise(stack: Stack, *, restartable: tuple[str, ...] = ("worker-", "scheduler")) -> int:
     """Print what runs where, restart workers and the scheduler, and stop everything on Ctrl-C or a fatal exit."""
     print("\nPostboard is starting:")
     for name, where in stack.where:
@@ -219,7 +221,7 @@ def supervise(stack: Stack) -> int:
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
     code = 0
-    supervisor = Supervisor(stack)
+    supervisor = Supervisor(stack, restartable=restartable)
     while not stopping:
         if (dead := supervisor.check(time.monotonic())) is not None:
             print(

@@ -114,12 +114,14 @@ def mime_types() -> str:
     return "/etc/nginx/mime.types"
 
 
-def render_config(*, listen: int, backends: Sequence[int], static: Path, prefix: Path, conf: Path) -> str:
+def render_config(
+    *, listen: int, backends: Sequence[int], static: Path, prefix: Path, conf: Path, root: bool | None = None
+) -> str:
     """Return the nginx config: listen on 127.0.0.1:`listen`, serve `static`, proxy the backend paths to `backends`."""
     servers = "\n".join(f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;" for port in backends)
     return _TEMPLATE.format(
         # Started as root, nginx's workers would run as nobody and could not read a private checkout.
-        user="user root;\n" if os.geteuid() == 0 else "",
+        user="user root;\n" if (os.geteuid() == 0 if root is None else root) else "",
         prefix=prefix,
         conf=conf,
         mime_types=mime_types(),
@@ -185,6 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 static=Path("/srv/postboard/static"),
                 prefix=prefix,
                 conf=prefix / "nginx.conf",
+                root=False,
             ),
             end="",
         )

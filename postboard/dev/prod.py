@@ -156,8 +156,11 @@ def start_prod(settings: Settings, env: Mapping[str, str], *, root: Path, logs: 
     conf = write_config(listen=settings.proxy_port, backends=settings.web_ports(), static=static, prefix=root / "nginx")
     for proc in plan(settings, nginx_conf=conf):
         if proc.name == "nginx":
-            for port in settings.web_ports():
-                wait_for_port(port, timeout=120)
+            for i, port in enumerate(settings.web_ports()):
+                name = f"web-{i + 1}"
+                if not wait_for_port(port, timeout=120) or stack.procs[name].poll() is not None:
+                    stack.stop()
+                    raise RuntimeError(f"{name} did not start on port {port}; see its log")
         stack.env_for[proc.name] = proc.env
         stack.start(proc.name, proc.cmd, log=logs and logs / f"{proc.name.removeprefix('worker-')}.log")
     for port in settings.web_ports():

@@ -36,7 +36,9 @@ RECORD_TOASTS = """
 window.__toasts = [];
 new MutationObserver((changes) => {
   for (const change of changes) for (const node of change.addedNodes) {
-    if (node.nodeType === 1 && node.matches('[data-sonner-toast]')) window.__toasts.push(node.innerText);
+    if (node.nodeType !== 1) continue;
+    if (node.matches('[data-sonner-toast]')) window.__toasts.push(node);
+    window.__toasts.push(...node.querySelectorAll('[data-sonner-toast]'));
   }
 }).observe(document, {childList: true, subtree: true});
 """
@@ -111,7 +113,8 @@ class Tab:
 
     def toasts(self, text: str) -> int:
         """How many toasts carrying `text` the page has shown."""
-        shown: list[str] = self.page.evaluate("window.__toasts")
+        # Read when asked: a toast's text may fill in after it was added, and it is gone from the page by now.
+        shown: list[str] = self.page.evaluate("[...new Set(window.__toasts)].map((t) => t.textContent)")
         return sum(text in t for t in shown)
 
     def wait_for_frame(self, marker: str, *, within: float = 30) -> None:

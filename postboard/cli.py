@@ -1,4 +1,4 @@
-"""`postboard` command line: users, API tokens, database, dev stack."""
+"""`postboard` command line: users, API tokens, database, dev stack, production mode."""
 
 import argparse
 import sys
@@ -124,6 +124,12 @@ def _dev(_args: argparse.Namespace) -> int:
     return run_dev()
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from postboard.dev.prod import serve
+
+    return serve(print_only=args.print_only)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the `postboard` command."""
     parser = argparse.ArgumentParser(prog="postboard", description="Postboard command line")
@@ -161,6 +167,14 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_parser("upgrade", help="apply every migration").set_defaults(run=_db_upgrade)
 
     commands.add_parser("dev", help="run the whole app (what `make dev` runs)").set_defaults(run=_dev)
+    serve = commands.add_parser("serve", help="production mode behind nginx (what `make prod` runs)")
+    serve.add_argument(
+        "--print",
+        dest="print_only",
+        action="store_true",
+        help="print each process's command line and env; run nothing",
+    )
+    serve.set_defaults(run=_serve)
     return parser
 
 

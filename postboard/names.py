@@ -99,6 +99,11 @@ def presence_key(backend: str) -> str:
     return f"{KEY_PREFIX}:presence:{backend}"
 
 
+def seen_key(client: str) -> str:
+    """Return the key holding the newest live post one browser tab (Reflex client token) was there for."""
+    return f"{KEY_PREFIX}:seen:{client}"
+
+
 def process_id() -> str:
     """Return this process's name in the monitor's keys (a worker or a backend): host:pid."""
     return f"{socket.gethostname()}:{os.getpid()}"

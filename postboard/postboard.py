@@ -9,6 +9,7 @@ from postboard.db import session_scope
 from postboard.live import model_events
 from postboard.live.messages import LivePost
 from postboard.live.presence import Presence
+from postboard.live.seen import RedisSeen
 from postboard.posts.service import latest_posts, posts_by_ids
 from postboard.settings import get_settings
 from postboard.web import deps, routes
@@ -95,6 +96,8 @@ async def realtime(app: rx.App) -> None:
         await monitor.run()
         return
     gate.changed = state_update(events=[AppState.access_changed])
+    # Shared by every backend: a tab whose socket comes back on another one is still told what it missed.
+    gate.seen = RedisSeen(deps.job_store().redis)
     with session_scope() as session:
         # What a tab admitted now has seen, until the next post goes out.
         gate.note_post(max((p.id for p in latest_posts(session, limit=1)), default=0))

@@ -62,6 +62,14 @@ class Settings(BaseSettings):
     # Whether members see who is online on the dashboard (false: only the count; admins still see the list).
     presence_listing: bool = True
 
+    # Production mode (`postboard serve`): backend processes behind nginx, Granian workers in each,
+    # the first backend's port (the others follow it), nginx's port, and the origins the socket accepts.
+    web_backends: int = Field(default=1, ge=1)
+    web_workers: int = Field(default=2, ge=1)
+    web_port: int = Field(default=8000, ge=1, le=65535)
+    proxy_port: int = Field(default=8080, ge=1, le=65535)
+    allowed_origins: Annotated[list[str], NoDecode] = []
+
     # POST /api/events: events per second per API token (0: no limit).
     api_rate_limit: int = Field(default=50, ge=0)
 
@@ -92,6 +100,18 @@ class Settings(BaseSettings):
                 return json.loads(text)
             return [part for part in (p.strip() for p in text.split(",")) if part]
         return value
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _parse_origins(cls, value: Any) -> Any:
+        """Accept `https://a.example,https://b.example`."""
+        if isinstance(value, str):
+            return [part for part in (p.strip() for p in value.split(",")) if part]
+        return value
+
+    def web_ports(self) -> list[int]:
+        """Return the port of each production backend process."""
+        return [self.web_port + i for i in range(self.web_backends)]
 
     @field_validator("retry_delays")
     @classmethod

@@ -6,7 +6,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from postboard.dev.services import (
     wait_for_port,
     worker_command,
 )
-from postboard.settings import ROOT, get_settings
+from postboard.settings import ROOT, Settings, get_settings
 
 BIN = Path(sys.executable).parent
 
@@ -36,6 +36,8 @@ class Stack:
     where: list[tuple[str, str]] = field(default_factory=list)
     specs: dict[str, tuple[list[str], Path | None]] = field(default_factory=dict)
     started: dict[str, float] = field(default_factory=dict)
+    # Per process: what it needs on top of `env` (production backends: their port and worker count).
+    env_for: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def start(self, name: str, cmd: list[str], *, log: Path | None = None) -> None:
         """Start one process; its output goes to the terminal or to `log`."""
@@ -44,7 +46,7 @@ class Stack:
         self.procs[name] = subprocess.Popen(
             cmd,
             cwd=ROOT,
-            env=self.env,
+            env={**self.env, **self.env_for.get(name, {})},
             stdout=out,
             stderr=subprocess.STDOUT if out else None,
             start_new_session=True,
@@ -132,22 +134,8 @@ def _configured(name: str, env: Mapping[str, str]) -> bool:
     return bool(env.get(name)) or bool(dotenv_values(ROOT / ".env").get(name))
 
 
-def start_stack(
-    *,
-    frontend_port: int = 3000,
-    backend_port: int = 8000,
-    logs: Path | None = None,
-    env: Mapping[str, str] | None = None,
-) -> Stack:
-    """Start Redis and the sink when unconfigured, migrate, then web, workers and scheduler."""
-    var = ROOT / "var"
-    var.mkdir(exist_ok=True)
-    stack = Stack(env=_child_env(os.environ if env is None else env, frontend_port, backend_port))
-    log_dir = logs or var
-
-    def log(name: str) -> Path:
-        return log_dir / f"{name}.log"
-
+def start_standins(stack: Stack, *, var: Path, log: Callable[[str], Path]) -> None:
+    """Start an embedded Redis and the SMTP sink for what the environment leaves unconfigured."""
     if not _configured("REDIS_URL", stack.env):
         port = free_port(6390)
         stack.start("redis", redis_command(port=port, data_dir=var / "redis"), log=log("redis"))
@@ -161,35 +149,65 @@ def start_stack(
         stack.env["SMTP_HOST"], stack.env["SMTP_PORT"] = "127.0.0.1", str(port)
         wait_for_port(port)
         stack.where.append(("smtp sink (aiosmtpd)", f"127.0.0.1:{port} → {folder}"))
-    subprocess.run([str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=stack.env, check=True)
-    settings = get_settings()
-    for queue in names.QUEUES:
-        processes = settings.worker_processes(queue)
-        stack.start(
-            f"worker-{queue}",
-            worker_command(queue, concurrency=settings.queue_concurrency(queue), processes=processes),
-            log=logs and log(queue),
+
+
+def job_commands(settings: Settings) -> dict[str, list[str]]:
+    """Return the command line of each queue's `taskiq worker` group and of the one scheduler, by process name."""
+    commands = {
+        f"worker-{queue}": worker_command(
+            queue, concurrency=settings.queue_concurrency(queue), processes=settings.worker_processes(queue)
         )
-        stack.where.append((f"worker {queue}", f"taskiq worker, queue {queue!r}, {processes} process(es)"))
-    stack.start(
-        "scheduler",
-        scheduler_command(update_interval=settings.scheduler_interval),
-        log=logs and log("scheduler"),
-    )
-    stack.where.append(("scheduler", "taskiq scheduler (delayed retries, outbox relay every 30 s)"))
+        for queue in names.QUEUES
+    }
+    commands["scheduler"] = scheduler_command(update_interval=settings.scheduler_interval)
+    return commands
+
+
+def start_jobs(stack: Stack, logs: Path | None) -> None:
+    """Start one `taskiq worker` per queue (its processes and concurrency from the settings) and the scheduler."""
+    settings = get_settings()
+    for name, cmd in job_commands(settings).items():
+        stack.start(name, cmd, log=logs and logs / f"{name.removeprefix('worker-')}.log")
+        if name == "scheduler":
+            stack.where.append(("scheduler", "taskiq scheduler (delayed retries, outbox relay every 30 s)"))
+        else:
+            queue = name.removeprefix("worker-")
+            processes = settings.worker_processes(queue)
+            stack.where.append((f"worker {queue}", f"taskiq worker, queue {queue!r}, {processes} process(es)"))
+
+
+def migrate(env: Mapping[str, str]) -> None:
+    """Apply every migration to the database `env` names."""
+    subprocess.run([str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=dict(env), check=True)
+
+
+def start_stack(
+    *,
+    frontend_port: int = 3000,
+    backend_port: int = 8000,
+    logs: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Stack:
+    """Start Redis and the sink when unconfigured, migrate, then web, workers and scheduler."""
+    var = ROOT / "var"
+    var.mkdir(exist_ok=True)
+    stack = Stack(env=_child_env(os.environ if env is None else env, frontend_port, backend_port))
+    log_dir = logs or var
+    start_standins(stack, var=var, log=lambda name: log_dir / f"{name}.log")
+    migrate(stack.env)
+    start_jobs(stack, logs)
     stack.start(
         "web",
         [str(BIN / "reflex"), "run", "--env", "dev", "--loglevel", "warning"],
-        log=logs and log("web"),
+        log=logs and logs / "web.log",
     )
     stack.where.append(("web UI", f"http://localhost:{frontend_port}"))
     stack.where.append(("backend + API", f"http://localhost:{backend_port}  (/api/docs)"))
     return stack
 
 
-def run_dev() -> int:
-    """`make dev`: run the stack in the foreground until Ctrl-C or a process dies."""
-    stack = start_stack()
+def supervise(stack: Stack, *, restartable: tuple[str, ...] = ("worker-", "scheduler")) -> int:
+    """Print what runs where, restart workers and the scheduler, and stop everything on Ctrl-C or a fatal exit."""
     print("\nPostboard is starting:")
     for name, where in stack.where:
         print(f"  {name:<22} {where}")
@@ -203,7 +221,7 @@ def run_dev() -> int:
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
     code = 0
-    supervisor = Supervisor(stack)
+    supervisor = Supervisor(stack, restartable=restartable)
     while not stopping:
         if (dead := supervisor.check(time.monotonic())) is not None:
             print(
@@ -216,3 +234,8 @@ def run_dev() -> int:
     print("Stopping…", flush=True)
     stack.stop()
     return code
+
+
+def run_dev() -> int:
+    """`make dev`: run the stack in the foreground until Ctrl-C or a process dies."""
+    return supervise(start_stack())

@@ -5,17 +5,16 @@ to enter its own. Every second the gate re-reads every tab's session in one quer
 whose user was signed out, whose session expired or whose role changed leaves what it may
 no longer receive at once, and is told (`changed`) so the page can follow.
 
-The gate also remembers the newest live post each connected tab was there for, so a tab
-whose socket dropped and came back (same browser tab, new socket) can be told what it
-missed. It is exact for a closed socket to within the one-second re-check; a silent network
-cut is noticed at the next ping (REFLEX_SOCKET_INTERVAL), so posts sent just before such a
-cut can count as seen.
+The gate also records the newest live post each connected tab was there for (`live.seen`,
+in Redis so any backend can read it), so a tab whose socket dropped and came back (same
+browser tab, new socket, maybe on another backend) can be told what it missed. It is exact
+for a closed socket to within the one-second re-check; a silent network cut is noticed at
+the next ping (REFLEX_SOCKET_INTERVAL), so posts sent just before such a cut can count as seen.
 """
 
 import asyncio
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -25,14 +24,12 @@ from postboard import names
 from postboard.db import session_scope
 from postboard.errors import OUTAGES
 from postboard.live.channels import Viewer, may_receive, session_channels
+from postboard.live.seen import MemorySeen, SeenStore
 from postboard.users.models import Role
 from postboard.users.service import live_sessions, token_hash
 from postboard.web.realtime import Rooms, rooms, state_update
 
 log = logging.getLogger(__name__)
-
-# Browser tabs whose newest seen post is remembered, for their return after a drop (a few bytes each).
-SEEN_KEPT = 20_000
 
 SessionReader = Callable[[Sequence[str]], dict[str, tuple[int, Role]]]
 
@@ -60,7 +57,12 @@ class Gate:
     """Admits tabs to channels, and takes them out again when their access changes."""
 
     def __init__(
-        self, rooms: Rooms, *, read: SessionReader = read_sessions, clock: Callable[[], float] = time.time
+        self,
+        rooms: Rooms,
+        *,
+        read: SessionReader = read_sessions,
+        clock: Callable[[], float] = time.time,
+        seen: SeenStore | None = None,
     ) -> None:
         self.rooms = rooms
         self.tabs: dict[str, Tab] = {}
@@ -68,9 +70,11 @@ class Gate:
         self._clock = clock
         # Sent to a tab whose access changed (set at startup to the root state's handler).
         self.changed: StateUpdate = state_update()
-        # The newest post announced live, and per browser tab (client token) the newest it was there for.
+        # The newest post announced live; per browser tab (client token) the newest it was there for
+        # (set at startup to the Redis store shared by every backend), and what this process last wrote there.
         self.newest_post = 0
-        self._seen: OrderedDict[str, int] = OrderedDict()
+        self.seen: SeenStore = seen or MemorySeen()
+        self._written: dict[str, int] = {}
         self._returning: dict[str, int] = {}
 
     async def admit(self, sid: str, *, token: str, viewer: Viewer | None, client: str = "") -> None:
@@ -82,11 +86,8 @@ class Gate:
             await self.drop(sid)
             return
         old = self.tabs.get(sid)
-        if old is None and client in self._seen:
-            # The same browser tab on a new socket: its old one dropped.
-            self._returning[sid] = self._seen[client]
         if old is None and client:
-            self._saw(client)  # the page it loads now shows everything so far
+            await self._returned(sid, client)
         since = old.since if old is not None and old.viewer.user_id == viewer.user_id else self._clock()
         self.tabs[sid] = Tab(token_hash(token), viewer, since, client)
         await self._settle(sid)
@@ -99,11 +100,29 @@ class Gate:
         """For a tab back on a new socket: the newest post it had seen before (None if it is not back)."""
         return self._returning.pop(sid, None)
 
-    def _saw(self, client: str) -> None:
-        self._seen[client] = self.newest_post
-        self._seen.move_to_end(client)
-        while len(self._seen) > SEEN_KEPT:
-            self._seen.popitem(last=False)
+    async def _returned(self, sid: str, client: str) -> None:
+        # A browser tab on a new socket of this process: if it was seen before (here or on another
+        # backend), its old socket dropped. The page it loads now shows everything so far.
+        try:
+            before = await self.seen.get(client)
+            await self.seen.put({client: self.newest_post})
+        except OUTAGES as exc:
+            log.warning("newest post seen by a tab not read (%s): it is not told what it missed", exc)
+            return
+        self._written[client] = self.newest_post
+        if before is not None:
+            self._returning[sid] = before
+
+    async def _record_seen(self) -> None:
+        # Only what changed since this process last wrote it: one round trip per re-check at most.
+        here = {t.client: self.newest_post for s, t in self.tabs.items() if t.client and self.rooms.answering(s)}
+        changed = {c: post for c, post in here.items() if self._written.get(c) != post}
+        try:
+            await self.seen.put(changed)
+        except OUTAGES as exc:
+            log.warning("newest post seen by %s tab(s) not recorded (%s)", len(changed), exc)
+            return
+        self._written = here
 
     async def enter(self, sid: str, channel: str, *, post_author: int | None = None) -> bool:
         """Put an admitted tab into one of its page's channels, if its viewer may receive it."""
@@ -133,9 +152,7 @@ class Gate:
         for sid in [s for s in self.tabs if not self.rooms.connected(s)]:
             del self.tabs[sid]
             self._returning.pop(sid, None)
-        for sid, tab in self.tabs.items():
-            if tab.client and self.rooms.answering(sid):
-                self._saw(tab.client)
+        await self._record_seen()
         if not self.tabs:
             return 0
         asked = {t.token_hash for t in self.tabs.values()}

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from postboard.dev.browser import find_chromium
-from postboard.dev.runner import start_stack
+from postboard.dev.runner import Stack, start_stack
 from postboard.dev.services import free_port
 from tests import databases
 from tests.app_logs import LogWatch
@@ -22,6 +22,21 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
+
+
+# The dev stack of the `app` fixture while it runs: the scale-out test stops it first (one stack at a time).
+DEV_STACKS: list[Stack] = []
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the scale-out tests last: they stop the dev stack and start the production one."""
+    items.sort(key=lambda item: item.get_closest_marker("scale") is not None)
+
+
+def stop_dev_stack() -> None:
+    """Stop the `app` fixture's stack if it runs (the tests that need it have run: scale-out tests go last)."""
+    while DEV_STACKS:
+        DEV_STACKS.pop().stop()
 
 
 def _answers(url: str) -> bool:
@@ -58,6 +73,7 @@ def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     )
     watch = LogWatch.folder(root)
     stack = start_stack(frontend_port=frontend, backend_port=backend, logs=root, env=env)
+    DEV_STACKS.append(stack)
     try:
         ready = wait_until(
             lambda: _answers(f"http://localhost:{backend}/ping") and _answers(f"http://localhost:{frontend}/login"),
@@ -67,7 +83,7 @@ def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         assert ready, f"app did not start; see logs in {root}"
         yield App(url=f"http://localhost:{frontend}", env=stack.env, mailbox=root / "mailbox", stack=stack)
     finally:
-        stack.stop()
+        stop_dev_stack()
         database.drop(database_url)
     # Web, workers, scheduler and sink: a traceback no e2e test declared fails the run.
     watch.check()

@@ -1,0 +1,63 @@
+"""The newest post each browser tab saw, in a real Redis: a tab back on another backend is told what it missed."""
+
+import os
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+
+from postboard import names
+from postboard.live.seen import RedisSeen
+from postboard.users.models import Role
+from postboard.web.gate import Gate
+from tests.unit.test_gate import Sessions
+from tests.unit.twins import MemoryRooms
+
+
+@pytest.fixture
+async def redis() -> AsyncIterator[Redis]:
+    """A scratch database of the session's Redis."""
+    client = Redis.from_url(os.environ["REDIS_URL"].rsplit("/", 1)[0] + "/9", decode_responses=True)
+    await client.flushdb()
+    yield client
+    await client.flushdb()
+    await client.aclose()
+
+
+def _backend(redis: Redis, sessions: Sessions) -> tuple[Gate, MemoryRooms]:
+    rooms = MemoryRooms()
+    return Gate(rooms, read=sessions.read, clock=lambda: 100.0, seen=RedisSeen(redis)), rooms
+
+
+async def test_a_tab_whose_backend_died_is_told_on_another_backend_what_it_missed(redis: Redis) -> None:
+    sessions = Sessions()
+    viewer = sessions.add("t", 7, Role.MEMBER)
+    one, _ = _backend(redis, sessions)
+    two, _ = _backend(redis, sessions)
+    for gate in (one, two):
+        gate.note_post(10)
+    await one.admit("s1", token="t", viewer=viewer, client="tab-1")
+    for gate in (one, two):
+        gate.note_post(11)
+    await one.recheck()
+    # Backend one dies; posts 12 and 13 go out while the tab reconnects through the proxy to backend two.
+    two.note_post(13)
+    await two.admit("s2", token="t", viewer=viewer, client="tab-1")
+    assert two.missed_since("s2") == 11
+    assert await RedisSeen(redis).get("tab-1") == 13  # what it loads now shows everything so far
+
+
+async def test_a_tab_never_seen_is_no_return_and_rechecks_write_only_what_changed(redis: Redis) -> None:
+    sessions = Sessions()
+    viewer = sessions.add("t", 7, Role.MEMBER)
+    gate, _ = _backend(redis, sessions)
+    gate.note_post(4)
+    await gate.admit("s1", token="t", viewer=viewer, client="tab-1")
+    assert gate.missed_since("s1") is None
+    await redis.delete(names.seen_key("tab-1"))
+    await gate.recheck()
+    assert await redis.get(names.seen_key("tab-1")) is None  # unchanged since written: no write
+    gate.note_post(5)
+    await gate.recheck()
+    assert await redis.get(names.seen_key("tab-1")) == "5"
+    assert 0 < await redis.ttl(names.seen_key("tab-1")) <= 7 * 24 * 3600

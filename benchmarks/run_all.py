@@ -31,6 +31,7 @@ Render = Callable[[dict[str, Any]], list[str]]
 class Step:
     """One benchmark run: its title, what it measures, its arguments and how its JSON reads."""
 
+    slug: str
     title: str
     method: str
     script: str
@@ -82,13 +83,14 @@ def _publish_rows(data: dict[str, Any]) -> list[str]:
     return lines
 
 
-def steps(quick: bool) -> list[Step]:
-    """The benchmarks, full size or `--quick`."""
+def steps(quick: bool, pg_url: str = "") -> list[Step]:
+    """The benchmarks, full size or `--quick`; with `pg_url`, publish latency on PostgreSQL too."""
     tabs = ["300", "1000"] if quick else ["1000", "5000"]
     soak = ["--tabs", "200", "--messages", "60"] if quick else ["--tabs", "1000", "--messages", "600"]
     users = ["10", "5000"] if quick else ["10", "100000"]
     return [
         Step(
+            "fanout",
             "Live fan-out per backend process",
             "One Reflex backend (`reflex run --backend-only --env prod`, one Granian worker, disk state "
             "manager) and N simulated signed-in tabs (python-socketio clients speaking Reflex's protocol, "
@@ -101,6 +103,7 @@ def steps(quick: bool) -> list[Step]:
             _fanout_rows,
         ),
         Step(
+            "fanout-scale",
             "Live fan-out across 2 backends × 2 Granian workers",
             "Production shape: two Reflex backends (`--env prod`, `GRANIAN_WORKERS=2`, Redis state manager) on "
             "one Redis, the tabs spread round-robin over both ports (the kernel spreads each port's over its "
@@ -111,6 +114,7 @@ def steps(quick: bool) -> list[Step]:
             _fanout_rows,
         ),
         Step(
+            "memory-redis",
             "Memory per tab with Reflex's Redis state manager (production mode)",
             "As above at the smaller tab count, with `REFLEX_REDIS_URL` set: tab states live in Redis "
             "(Redis KiB/tab is its `used_memory` growth per tab).",
@@ -119,6 +123,7 @@ def steps(quick: bool) -> list[Step]:
             _fanout_rows,
         ),
         Step(
+            "publish-latency",
             "Publish request latency, small vs large audience",
             "`posts.service.publish` + `get_post`, as the New post handler runs them, one post every 0.5 s "
             "while real workers fan the earlier posts out to every user (SQLite, real Redis, the Maildir "
@@ -127,7 +132,23 @@ def steps(quick: bool) -> list[Step]:
             ["--users", *users, "--posts", "10" if quick else "30"],
             _publish_rows,
         ),
+        *(
+            [
+                Step(
+                    "publish-latency-pg",
+                    "Publish request latency on PostgreSQL, small vs large audience",
+                    "As above, on PostgreSQL (`--database-url`, a database the run empties): no database-wide "
+                    "write lock, so the fan-out's writes do not queue the publish behind them.",
+                    "publish_latency.py",
+                    ["--users", *users, "--posts", "10" if quick else "30", "--database-url", pg_url],
+                    _publish_rows,
+                )
+            ]
+            if pg_url
+            else []
+        ),
         Step(
+            "soak",
             "Soak: one post a second",
             "One backend as in the fan-out run, N tabs connected for the whole run, one post a second; "
             "counts sockets that closed, messages a tab never got, and the backend's RSS before and after.",
@@ -159,21 +180,22 @@ def machine() -> list[str]:
     ]
 
 
-def run_step(step: Step) -> tuple[list[str], float]:
-    """Run one benchmark with --json; return its document section and how long it took."""
-    out = Path(tempfile.mkstemp(prefix="bench-", suffix=".json")[1])
+def run_step(step: Step, keep: Path) -> list[str]:
+    """Run one benchmark with --json into `keep` (or reuse the JSON an earlier run left there); return its section."""
+    out = keep / f"{step.slug}.json"
     cmd = [sys.executable, str(BENCH / step.script), *step.args, "--json", str(out)]
-    started = time.monotonic()
-    try:
+    if not out.exists():
         print(f"== {step.title}: {' '.join(cmd[1:-2])}", file=sys.stderr, flush=True)
+        started = time.monotonic()
         subprocess.run(cmd, cwd=ROOT, check=True)
         data = json.loads(out.read_text())
-    finally:
-        out.unlink(missing_ok=True)
-    took = time.monotonic() - started
+        data["took_s"] = time.monotonic() - started
+        data["measured_at"] = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+        out.write_text(json.dumps(data, indent=2) + "\n")
+    data = json.loads(out.read_text())
     command = f".venv/bin/python benchmarks/{step.script} {' '.join(step.args)}"
-    section = [f"## {step.title}", "", step.method, "", f"`{command}` ({took:.0f} s)", "", *step.render(data), ""]
-    return section, took
+    took = f"{data['took_s']:.0f} s, {data['measured_at']}"
+    return [f"## {step.title}", "", step.method, "", f"`{command}` ({took})", "", *step.render(data), ""]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -181,12 +203,27 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small runs, to check the chain")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="keep each step's JSON here and reuse what is already there (re-run one step by deleting its file)",
+    )
+    parser.add_argument("--only", nargs="+", help="run only the steps with these names (see --list)")
+    parser.add_argument("--list", action="store_true", help="print the step names and exit")
+    parser.add_argument("--pg-url", default="", help="also measure publish latency on this PostgreSQL (emptied!)")
     args = parser.parse_args(argv)
+    chosen = steps(args.quick, args.pg_url)
+    if args.list:
+        print(*(f"{s.slug}: {s.title}" for s in chosen), sep="\n")
+        return 0
+    keep = args.keep or Path(tempfile.mkdtemp(prefix="postboard-bench-"))
+    keep.mkdir(parents=True, exist_ok=True)
     doc = ["# Benchmarks", "", "Written by `benchmarks/run_all.py`" + (" --quick" if args.quick else "") + ".", ""]
     doc += ["## Machine", "", *machine(), ""]
-    for step in steps(args.quick):
-        section, _ = run_step(step)
-        doc += section
+    for step in chosen:
+        if args.only and step.slug not in args.only:
+            continue
+        doc += run_step(step, keep)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(doc))
     print(f"wrote {args.out}", file=sys.stderr)

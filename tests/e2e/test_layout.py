@@ -1,5 +1,7 @@
 """The frame on a phone: nothing wider than the screen, and the Menu button carries the navigation."""
 
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import Browser, expect
 
@@ -17,7 +19,9 @@ def admin(app: App) -> str:
     return ADMIN
 
 
-def test_an_admin_on_a_phone_reaches_pages_from_the_menu_button(app: App, browser: Browser, admin: str) -> None:
+def test_an_admin_on_a_phone_reaches_pages_from_the_menu_button(
+    app: App, browser: Browser, admin: str, tmp_path: Path
+) -> None:
     context = browser.new_context(viewport=PHONE)
     page = context.new_page()
     sign_in(page, app, admin)
@@ -33,6 +37,9 @@ def test_an_admin_on_a_phone_reaches_pages_from_the_menu_button(app: App, browse
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
     page.get_by_role("button", name="Menu").click()
+    expect(page.get_by_role("menuitem", name="Deliveries")).to_be_visible()
+    page.screenshot(path=str(tmp_path / "phone-menu.png"))
+    print(f"\nscreenshot: {tmp_path / 'phone-menu.png'}")
     page.get_by_role("menuitem", name="Deliveries").click()
     expect(page.get_by_role("heading", name="Deliveries", exact=True)).to_be_visible(timeout=15_000)
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]

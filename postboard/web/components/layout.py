@@ -37,9 +37,17 @@ ADMIN_PAGES = (
 
 
 def _menu_link(label: str, route: str, icon: str) -> rx.Component:
+    # A real link (the item renders as the anchor): it navigates in the browser at once, opens in
+    # a new tab on a middle click, and needs no round trip through the backend, whose late
+    # redirect could land while the next menu is open.
     return rx.menu.item(
-        rx.hstack(rx.icon(icon, size=14), label, spacing="2", align="center"),
-        on_click=rx.redirect(route),
+        rx.link(
+            rx.hstack(rx.icon(icon, size=14), label, spacing="2", align="center"),
+            href=route,
+            underline="none",
+            color="inherit",
+        ),
+        as_child=True,
     )
 
 
@@ -77,15 +85,7 @@ def platform_menu() -> rx.Component:
                 style={"fontWeight": 500, "color": "var(--gray-12)"},
             ),
         ),
-        rx.menu.content(
-            *(
-                rx.menu.item(
-                    rx.hstack(rx.icon(icon, size=14), label, spacing="2", align="center"),
-                    on_click=rx.redirect(route),
-                )
-                for label, route, icon in PLATFORM_PAGES
-            ),
-        ),
+        rx.menu.content(*(_menu_link(*page) for page in PLATFORM_PAGES)),
     )
 
 

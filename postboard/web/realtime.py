@@ -7,6 +7,7 @@ by `state_update`, pinned by a test to the Reflex version in pyproject.toml.
 
 import gc
 import time
+import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -128,6 +129,19 @@ class Rooms:
     def connected(self, sid: str) -> bool:
         """Whether a tab's socket is still connected to this process."""
         return self.sio is not None and bool(self.sio.manager.is_connected(sid, self.namespace))
+
+    def came_with(self, sid: str) -> str:
+        """The client token a tab's socket connected with ("" if unknown).
+
+        Reflex may link the socket to another token than this one: its Redis token manager takes
+        a token still on record for a socket as a duplicated browser tab and hands out a fresh
+        one, and a SIGKILLed backend never removes the records of its sockets.
+        """
+        if self.sio is None or not sid:
+            return ""
+        environ = self.sio.get_environ(sid, self.namespace) or {}
+        tokens = urllib.parse.parse_qs(environ.get("QUERY_STRING", "")).get("token", [])
+        return str(tokens[0]) if tokens else ""
 
     def answering(self, sid: str) -> bool:
         """Whether a tab's socket is connected and answered its last ping (a silent network cut fails this first)."""

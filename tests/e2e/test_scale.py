@@ -279,12 +279,6 @@ def test_tabs_on_all_four_workers_get_every_post_once_and_agree_on_presence_and_
         expect_unread(tab.page, 3, timeout=20_000)
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    strict=True,
-    reason="known gap (issue 13 note): the moved tabs reconnect to the other backend with the exact badge, "
-    "but are told of neither missed post (no live toast, no 'N new posts' notice); cause not found yet",
-)
 def test_a_killed_backends_tabs_reconnect_to_the_other_and_recover_what_they_missed(
     prod: Prod, tabs: dict[str, Tab]
 ) -> None:

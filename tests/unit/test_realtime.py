@@ -88,6 +88,17 @@ async def _script(manager: AsyncManager) -> str:
     return repr(seen)
 
 
+async def test_rooms_tell_the_client_token_a_socket_connected_with() -> None:
+    sio = AsyncServer(async_mode="asgi")
+    rooms = Rooms()
+    rooms.attach(sio, "/_event")
+    sid = await sio.manager.connect("eio-1", "/_event")
+    assert rooms.came_with(sid) == ""  # no environ known
+    sio.environ["eio-1"] = {"QUERY_STRING": "token=tab-1&EIO=4&transport=websocket"}
+    assert rooms.came_with(sid) == "tab-1"
+    assert rooms.came_with("nobody") == ""
+
+
 async def test_the_indexed_manager_answers_and_holds_what_socketios_own_does() -> None:
     ours, stock = await _script(IndexedManager()), await _script(AsyncManager())
     assert "tab1" in ours

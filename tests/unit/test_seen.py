@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
+from reflex.utils.token_manager import RedisTokenManager
 
 from postboard import names
 from postboard.live.seen import RedisSeen
@@ -45,6 +46,46 @@ async def test_a_tab_whose_backend_died_is_told_on_another_backend_what_it_misse
     await two.admit("s2", token="t", viewer=viewer, client="tab-1")
     assert two.missed_since("s2") == 11
     assert await RedisSeen(redis).get("tab-1") == 13  # what it loads now shows everything so far
+
+
+async def test_reflex_gives_a_killed_backends_tab_a_new_client_token_on_the_other_backend(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Why the gate also looks under the token a socket came with (Reflex's RedisTokenManager, pinned here).
+    monkeypatch.setattr(RedisTokenManager, "_ensure_socket_record_task", lambda self: None)  # no CONFIG SET
+    raw = Redis.from_url(os.environ["REDIS_URL"].rsplit("/", 1)[0] + "/9")
+    try:
+        one, two = RedisTokenManager(raw), RedisTokenManager(raw)
+        assert await one.link_token_to_sid("tab-1", "s1") is None
+        # Backend one is SIGKILLed: it never disconnects its sockets, so their records stay in Redis.
+        given = await two.link_token_to_sid("tab-1", "s2")
+        assert given is not None
+        assert given != "tab-1"
+        assert two.sid_to_token["s2"] == given  # the tab's state and events now run under `given`
+    finally:
+        await raw.aclose()
+
+
+async def test_a_tab_back_on_another_backend_under_a_new_client_token_is_told_what_it_missed(redis: Redis) -> None:
+    sessions = Sessions()
+    viewer = sessions.add("t", 7, Role.MEMBER)
+    one, _ = _backend(redis, sessions)
+    two, rooms = _backend(redis, sessions)
+    for gate in (one, two):
+        gate.note_post(10)
+    await one.admit("s1", token="t", viewer=viewer, client="tab-1")
+    await one.recheck()
+    # Backend one dies; post 11 goes out; the tab's socket comes to backend two with "tab-1",
+    # which Reflex links as "tab-2".
+    two.note_post(11)
+    rooms.came["s2"] = "tab-1"
+    await two.admit("s2", token="t", viewer=viewer, client="tab-2")
+    assert two.missed_since("s2") == 10
+    assert await RedisSeen(redis).get("tab-2") == 11
+    # Its next socket comes with "tab-2", the token it was given.
+    await two.drop("s2")
+    await two.admit("s3", token="t", viewer=viewer, client="tab-2")
+    assert two.missed_since("s3") == 11
 
 
 async def test_a_tab_never_seen_is_no_return_and_rechecks_write_only_what_changed(redis: Redis) -> None:

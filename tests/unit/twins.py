@@ -37,6 +37,8 @@ class MemoryRooms(Rooms):
         # Tabs whose socket has gone, and tabs cut off without the server knowing yet.
         self.gone: set[str] = set()
         self.silent: set[str] = set()
+        # The client token each socket connected with, when Reflex linked it to another one.
+        self.came: dict[str, str] = {}
 
     async def join(self, sid: str, *rooms: str) -> None:
         """Put a tab into rooms."""
@@ -60,6 +62,10 @@ class MemoryRooms(Rooms):
     def connected(self, sid: str) -> bool:
         """Whether a tab is still there."""
         return sid not in self.gone
+
+    def came_with(self, sid: str) -> str:
+        """The client token a tab's socket connected with ("" if not set)."""
+        return self.came.get(sid, "")
 
     def answering(self, sid: str) -> bool:
         """Whether a tab is there and not cut off."""

@@ -28,7 +28,7 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -241,6 +241,28 @@ def terminate(_sig: int, _frame: object) -> NoReturn:
     raise KeyboardInterrupt
 
 
+def run_in_scratch(
+    run: Callable[[argparse.Namespace, Path], list[Row]], args: argparse.Namespace, *, tabs: int, prefix: str
+) -> list[Row] | None:
+    """Run a benchmark in a scratch folder (kept with --keep); None when it was interrupted."""
+    # Our own handler for both, so asyncio.run does not turn the first Ctrl-C into a task
+    # cancellation that the socket libraries may swallow: stop at once, clean up below.
+    signal.signal(signal.SIGINT, terminate)
+    signal.signal(signal.SIGTERM, terminate)
+    raise_open_files(tabs)
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        return run(args, tmp)
+    except KeyboardInterrupt:
+        print("interrupted; everything started was stopped", file=sys.stderr)
+        return None
+    finally:
+        if args.keep:
+            print(f"kept {tmp}", file=sys.stderr)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 def dump_logs(logs: Path) -> None:
     """Print the last lines of every server log (when a run fails)."""
     for log in sorted(logs.glob("*.log")):
@@ -274,22 +296,9 @@ def run(args: argparse.Namespace, tmp: Path) -> list[Row]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark and print the table."""
     args = parse_args(argv)
-    # Our own handler for both, so asyncio.run does not turn the first Ctrl-C into a task
-    # cancellation that the socket libraries may swallow: stop at once, clean up below.
-    signal.signal(signal.SIGINT, terminate)
-    signal.signal(signal.SIGTERM, terminate)
-    raise_open_files(max(args.tabs))
-    tmp = Path(tempfile.mkdtemp(prefix="postboard-fanout-"))
-    try:
-        rows = run(args, tmp)
-    except KeyboardInterrupt:
-        print("interrupted; everything started was stopped", file=sys.stderr)
+    rows = run_in_scratch(run, args, tabs=max(args.tabs), prefix="postboard-fanout-")
+    if rows is None:
         return 130
-    finally:
-        if args.keep:
-            print(f"kept {tmp}", file=sys.stderr)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
     print_table(rows, setup_lines(args))
     if args.json:
         write_json(args.json, rows, settings(args))

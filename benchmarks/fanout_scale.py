@@ -19,10 +19,7 @@ figure, in both modes.
 import argparse
 import asyncio
 import itertools
-import shutil
-import signal
 import sys
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -48,9 +45,8 @@ from fanout import (
     dump_logs,
     floor_message,
     postboard_message,
-    raise_open_files,
     redis_used,
-    terminate,
+    run_in_scratch,
 )
 from redis.asyncio import Redis
 
@@ -190,20 +186,9 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark and print the table."""
     args = parse_args(argv)
-    signal.signal(signal.SIGINT, terminate)
-    signal.signal(signal.SIGTERM, terminate)
-    raise_open_files(args.tabs)
-    tmp = Path(tempfile.mkdtemp(prefix="postboard-fanout-scale-"))
-    try:
-        rows = run(args, tmp)
-    except KeyboardInterrupt:
-        print("interrupted; everything started was stopped", file=sys.stderr)
+    rows = run_in_scratch(run, args, tabs=args.tabs, prefix="postboard-fanout-scale-")
+    if rows is None:
         return 130
-    finally:
-        if args.keep:
-            print(f"kept {tmp}", file=sys.stderr)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
     print_table(rows, setup_lines(args))
     print(f"postboard p99 with {rows[0].tabs} tabs: {rows[0].p99_ms:.0f} ms (goal: ≤ 500 ms)")
     if args.json:

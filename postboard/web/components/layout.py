@@ -37,20 +37,15 @@ ADMIN_PAGES = (
 
 
 def _menu_link(label: str, route: str, icon: str) -> rx.Component:
-    # A real link (the item renders as the anchor): it navigates in the browser at once, opens in
-    # a new tab on a middle click, and needs no round trip through the backend, whose late
-    # redirect could land while the next menu is open.
     return rx.menu.item(
-        rx.link(
-            rx.hstack(rx.icon(icon, size=14), label, spacing="2", align="center"),
-            href=route,
-            underline="none",
-            color="inherit",
-        ),
-        as_child=True,
+        rx.hstack(rx.icon(icon, size=14), label, spacing="2", align="center"),
+        on_click=rx.redirect(route),
     )
 
 
+# Non-modal: a modal Radix menu sets `pointer-events: none` on the body while open, and a menu
+# whose item navigated away could leave its layer behind, so the next page's menu came up
+# untouchable (the click landed on <html>; seen in CI on a phone). Outside clicks still close it.
 def navigation_menu() -> rx.Component:
     """The narrow screen's Menu button: every page the role may open."""
     return rx.menu.root(
@@ -69,6 +64,7 @@ def navigation_menu() -> rx.Component:
             rx.cond(AppState.is_admin, rx.fragment(*(_menu_link(*page) for page in ADMIN_PAGES))),
             align="end",
         ),
+        modal=False,
     )
 
 
@@ -86,6 +82,7 @@ def platform_menu() -> rx.Component:
             ),
         ),
         rx.menu.content(*(_menu_link(*page) for page in PLATFORM_PAGES)),
+        modal=False,
     )
 
 

@@ -97,13 +97,20 @@ def web_command(port: int) -> list[str]:
     ]
 
 
-def plan(settings: Settings, *, nginx_conf: Path) -> list[Process]:
+def plan(settings: Settings, *, nginx_conf: Path, var: Path) -> list[Process]:
     """Return every long-running process: the web backends, one worker group per queue, the scheduler, nginx."""
+    # Each backend its own (unused: tab states are in Redis) disk-state folder: `reflex run` empties
+    # that folder as it starts, and two backends emptying one folder at once crashed one of them
+    # (FileNotFoundError on a file the other had just removed).
     web = [
         Process(
             f"web-{i + 1}",
             web_command(port),
-            {"BACKEND_PORT": str(port), "GRANIAN_WORKERS": str(settings.web_workers)},
+            {
+                "BACKEND_PORT": str(port),
+                "GRANIAN_WORKERS": str(settings.web_workers),
+                "REFLEX_STATES_WORKDIR": str(var / "states" / f"web-{i + 1}"),
+            },
         )
         for i, port in enumerate(settings.web_ports())
     ]
@@ -154,7 +161,7 @@ def start_prod(settings: Settings, env: Mapping[str, str], *, root: Path, logs: 
     static = root / "static"
     build_frontend(stack.env, static=static, log=logs and logs / "build.log")
     conf = write_config(listen=settings.proxy_port, backends=settings.web_ports(), static=static, prefix=root / "nginx")
-    for proc in plan(settings, nginx_conf=conf):
+    for proc in plan(settings, nginx_conf=conf, var=root):
         if proc.name == "nginx":
             for i, port in enumerate(settings.web_ports()):
                 name = f"web-{i + 1}"
@@ -174,7 +181,8 @@ def serve(*, print_only: bool = False) -> int:
     settings = get_settings()
     var = ROOT / "var" / "prod"
     if print_only:
-        print(describe(plan(settings, nginx_conf=var / "nginx" / "nginx.conf"), shared_env(settings, os.environ)))
+        processes = plan(settings, nginx_conf=var / "nginx" / "nginx.conf", var=var)
+        print(describe(processes, shared_env(settings, os.environ)))
         return 0
     verdict = check(settings, configured_env())
     for note in verdict.notes:

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, expect
 
+from postboard.web import routes
 from tests.e2e.app import PASSWORD, App, badge, bell, sign_in
 
 pytestmark = pytest.mark.e2e
@@ -33,7 +34,11 @@ def test_an_admin_on_a_phone_reaches_pages_from_the_menu_button(
 
     page.get_by_role("button", name="Menu").click()
     page.get_by_role("menuitem", name="Queues").click()
-    expect(page.get_by_role("heading", name="Queues", exact=True)).to_be_visible(timeout=15_000)
+    # The URL, not a heading: the admin's dashboard has a "Queues" panel too. A check that passed
+    # before the page changed let the next Menu open while the navigation was still on its way,
+    # and the navigation then tore that menu down under the click (CI, stop 18).
+    expect(page).to_have_url(f"{app.url}{routes.QUEUES}", timeout=15_000)
+    expect(page.get_by_role("heading", name="Queues", exact=True)).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
     page.get_by_role("button", name="Menu").click()
@@ -41,7 +46,8 @@ def test_an_admin_on_a_phone_reaches_pages_from_the_menu_button(
     page.screenshot(path=str(tmp_path / "phone-menu.png"))
     print(f"\nscreenshot: {tmp_path / 'phone-menu.png'}")
     page.get_by_role("menuitem", name="Deliveries").click()
-    expect(page.get_by_role("heading", name="Deliveries", exact=True)).to_be_visible(timeout=15_000)
+    expect(page).to_have_url(f"{app.url}{routes.DELIVERIES}", timeout=15_000)
+    expect(page.get_by_role("heading", name="Deliveries", exact=True)).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     context.close()
 

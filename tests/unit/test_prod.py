@@ -28,7 +28,7 @@ def _check(settings: Settings, env: dict[str, str] = GOOD_ENV, **kw: object) -> 
 
 def test_the_plan_has_every_backend_one_worker_group_per_queue_one_scheduler_and_nginx(tmp_path: Path) -> None:
     settings = _settings(web_backends=2, web_workers=3, web_port=9000)
-    procs = {p.name: p for p in plan(settings, nginx_conf=tmp_path / "nginx.conf")}
+    procs = {p.name: p for p in plan(settings, nginx_conf=tmp_path / "nginx.conf", var=tmp_path)}
     assert list(procs) == [
         "web-1",
         "web-2",
@@ -40,7 +40,12 @@ def test_the_plan_has_every_backend_one_worker_group_per_queue_one_scheduler_and
         "scheduler",
         "nginx",
     ]
-    assert procs["web-2"].env == {"BACKEND_PORT": "9001", "GRANIAN_WORKERS": "3"}
+    assert procs["web-2"].env == {
+        "BACKEND_PORT": "9001",
+        "GRANIAN_WORKERS": "3",
+        # Not the one folder both would empty as they start.
+        "REFLEX_STATES_WORKDIR": str(tmp_path / "states" / "web-2"),
+    }
     web = procs["web-2"].cmd
     assert web[1:6] == ["run", "--env", "prod", "--backend-only", "--backend-port"]
     assert web[6] == "9001"
@@ -54,7 +59,7 @@ def test_the_plan_has_every_backend_one_worker_group_per_queue_one_scheduler_and
 def test_print_shows_the_env_and_exact_command_of_every_process(tmp_path: Path) -> None:
     settings = _settings(web_backends=2)
     env = shared_env(settings, {"REDIS_URL": "redis://db:6379/0"})
-    text = describe(plan(settings, nginx_conf=tmp_path / "n.conf"), env)
+    text = describe(plan(settings, nginx_conf=tmp_path / "n.conf", var=tmp_path), env)
     assert "export POSTBOARD_MODE=prod" in text
     assert "export REFLEX_REDIS_URL=redis://db:6379/0" in text
     assert "export ALLOWED_ORIGINS=https://board.example.com" in text

@@ -43,9 +43,6 @@ def _menu_link(label: str, route: str, icon: str) -> rx.Component:
     )
 
 
-# Non-modal: a modal Radix menu sets `pointer-events: none` on the body while open, and a menu
-# whose item navigated away could leave its layer behind, so the next page's menu came up
-# untouchable (the click landed on <html>; seen in CI on a phone). Outside clicks still close it.
 def navigation_menu() -> rx.Component:
     """The narrow screen's Menu button: every page the role may open."""
     return rx.menu.root(
@@ -64,7 +61,6 @@ def navigation_menu() -> rx.Component:
             rx.cond(AppState.is_admin, rx.fragment(*(_menu_link(*page) for page in ADMIN_PAGES))),
             align="end",
         ),
-        modal=False,
     )
 
 
@@ -82,7 +78,6 @@ def platform_menu() -> rx.Component:
             ),
         ),
         rx.menu.content(*(_menu_link(*page) for page in PLATFORM_PAGES)),
-        modal=False,
     )
 
 

@@ -72,15 +72,24 @@ class Prod:
             return int(conn.execute("SELECT coalesce(max(id), 0) FROM post").fetchone()[0])
 
     def process_of(self, user_id: int) -> str | None:
-        """The backend worker process (host:pid) whose presence lists this user, if exactly one does."""
+        """The live backend worker process (host:pid) whose presence lists this user, if exactly one does."""
         backends = [b.decode() for b in self.redis.zrange(names.PRESENCE_BACKENDS, 0, -1)]
-        holding = [b for b in backends if self.redis.hexists(names.presence_key(b), str(user_id))]
+        # A killed process's presence stays in Redis until readers age it out (10 s): not where a tab is.
+        holding = [b for b in backends if self.redis.hexists(names.presence_key(b), str(user_id)) and _alive(b)]
         return holding[0] if len(holding) == 1 else None
 
     def backend_of(self, process: str) -> str:
         """The plan's name (web-1, web-2) of the backend a Granian worker (host:pid) belongs to."""
         group = os.getpgid(int(process.rsplit(":", 1)[1]))
         return next(name for name, proc in self.stack.procs.items() if proc.pid == group)
+
+
+def _alive(process: str) -> bool:
+    try:
+        os.kill(int(process.rsplit(":", 1)[1]), 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 @dataclass

@@ -1,5 +1,7 @@
 """The scheduler lease against a real Redis: one leader, standbys see no schedules, a lapsed lease is taken over."""
 
+import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -8,6 +10,7 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from taskiq import BrokerMessage, InMemoryBroker, ScheduledTask, ScheduleSource
+from taskiq.cli.scheduler.run import SchedulerLoop
 from taskiq.exceptions import ScheduledTaskCancelledError
 
 from postboard import names
@@ -87,3 +90,18 @@ async def test_a_leader_that_cannot_send_steps_down_then_leads_again(redis: Redi
     assert await source.get_schedules() == [], "a stepped-down scheduler must forget what it marked sent"
     assert not await held.refresh(), "it waits one cool-down before leading again"
     assert await eventually(held.refresh, within=5), "its own lease is still there to renew"
+
+
+async def test_a_schedule_read_cancelled_by_the_stop_raises_nothing_and_a_finished_one_is_taken() -> None:
+    loop = SchedulerLoop(LeaderScheduler(InMemoryBroker(), [], LeaderLease(Redis(), ttl=6, cooldown=1)))
+    read = asyncio.create_task(asyncio.sleep(10, result=[]))
+    read.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await read
+    # Called as the task's done-callback by taskiq; taskiq's own raised CancelledError here.
+    loop._update_schedules_task_future_callback(read)
+    assert loop.scheduled_tasks == []
+    done = asyncio.create_task(asyncio.sleep(0, result=[(OneSchedule(), [])]))
+    await done
+    loop._update_schedules_task_future_callback(done)
+    assert len(loop.scheduled_tasks) == 1

@@ -208,7 +208,11 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="keep each step's JSON here and reuse what is already there (re-run one step by deleting its file)",
     )
-    parser.add_argument("--only", nargs="+", help="run only the steps with these names (see --list)")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        help="run (again) only the steps with these names (see --list); with --keep the others' kept figures stay in",
+    )
     parser.add_argument("--list", action="store_true", help="print the step names and exit")
     parser.add_argument("--pg-url", default="", help="also measure publish latency on this PostgreSQL (emptied!)")
     args = parser.parse_args(argv)
@@ -221,8 +225,11 @@ def main(argv: list[str] | None = None) -> int:
     doc = ["# Benchmarks", "", "Written by `benchmarks/run_all.py`" + (" --quick" if args.quick else "") + ".", ""]
     doc += ["## Machine", "", *machine(), ""]
     for step in chosen:
-        if args.only and step.slug not in args.only:
+        # A step left out still goes in the document when --keep holds its figures from before.
+        if args.only and step.slug not in args.only and not (keep / f"{step.slug}.json").exists():
             continue
+        if args.only and step.slug in args.only:
+            (keep / f"{step.slug}.json").unlink(missing_ok=True)
         doc += run_step(step, keep)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(doc))

@@ -27,6 +27,7 @@ from typing import Any
 
 from _report import Memory, Row, print_table, summarize, write_json
 from _rounds import Target, publish_one, publish_rounds
+from _scratch import dump_logs, run_in_scratch
 from _stack import (
     Processes,
     base_env,
@@ -42,11 +43,9 @@ from _stack import (
 from _tabs import Boot, Inbox, Tab, connect_all, disconnect_all, make_tab, new_http_session
 from fanout import (
     FLOOR_CHANNEL,
-    dump_logs,
     floor_message,
     postboard_message,
     redis_used,
-    run_in_scratch,
 )
 from redis.asyncio import Redis
 

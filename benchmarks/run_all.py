@@ -225,11 +225,11 @@ def main(argv: list[str] | None = None) -> int:
     doc = ["# Benchmarks", "", "Written by `benchmarks/run_all.py`" + (" --quick" if args.quick else "") + ".", ""]
     doc += ["## Machine", "", *machine(), ""]
     for step in chosen:
-        # A step left out still goes in the document when --keep holds its figures from before.
-        if args.only and step.slug not in args.only and not (keep / f"{step.slug}.json").exists():
-            continue
+        kept = keep / f"{step.slug}.json"
         if args.only and step.slug in args.only:
-            (keep / f"{step.slug}.json").unlink(missing_ok=True)
+            kept.unlink(missing_ok=True)
+        elif args.only and not kept.exists():
+            continue  # a step left out still goes in the document when --keep holds its figures
         doc += run_step(step, keep)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(doc))

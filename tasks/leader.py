@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 _read_schedules_done = SchedulerLoop._update_schedules_task_future_callback
 
 
-def _skip_cancelled_read(loop: SchedulerLoop, task: "asyncio.Task[Any]") -> None:
+def _skip_cancelled_read(loop: SchedulerLoop, task: asyncio.Task[Any]) -> None:
     # SIGTERM cancels the scheduler (see LeaderScheduler.startup); a schedule read in flight is
     # cancelled with it, and taskiq 0.12's done-callback calls .result() on it, so asyncio logged
     # a CancelledError traceback on every stop that caught a read (a test failed on it).
@@ -36,6 +36,7 @@ def _skip_cancelled_read(loop: SchedulerLoop, task: "asyncio.Task[Any]") -> None
 
 
 setattr(SchedulerLoop, "_update_schedules_task_future_callback", _skip_cancelled_read)  # noqa: B010
+
 # A due job Redis would not take: the scheduler steps down and reads its schedules again later.
 SEND_FAILURES: tuple[type[Exception], ...] = (SendTaskError, *OUTAGES)
 

@@ -87,7 +87,7 @@ class Gate:
             return
         old = self.tabs.get(sid)
         if old is None and client:
-            await self._returned(sid, client, self.rooms.came_with(sid))
+            await self._returned(sid, client)
         since = old.since if old is not None and old.viewer.user_id == viewer.user_id else self._clock()
         self.tabs[sid] = Tab(token_hash(token), viewer, since, client)
         await self._settle(sid)
@@ -100,14 +100,14 @@ class Gate:
         """For a tab back on a new socket: the newest post it had seen before (None if it is not back)."""
         return self._returning.pop(sid, None)
 
-    async def _returned(self, sid: str, client: str, came_with: str = "") -> None:
+    async def _returned(self, sid: str, client: str) -> None:
         # A browser tab on a new socket of this process: if it was seen before (here or on another
         # backend), its old socket dropped. The page it loads now shows everything so far.
         # A tab whose backend was killed comes back under a new client token (Reflex still has
         # its old socket on record, `Rooms.came_with`): what it had seen is under the one it had.
         try:
             before = await self.seen.get(client)
-            if before is None and came_with and came_with != client:
+            if before is None and (came_with := self.rooms.came_with(sid)) not in ("", client):
                 before = await self.seen.get(came_with)
             await self.seen.put({client: self.newest_post})
         except OUTAGES as exc:

@@ -141,7 +141,7 @@ class Rooms:
             return ""
         environ = self.sio.get_environ(sid, self.namespace) or {}
         tokens = urllib.parse.parse_qs(environ.get("QUERY_STRING", "")).get("token", [])
-        return str(tokens[0]) if tokens else ""
+        return tokens[0] if tokens else ""
 
     def answering(self, sid: str) -> bool:
         """Whether a tab's socket is connected and answered its last ping (a silent network cut fails this first)."""

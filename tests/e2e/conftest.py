@@ -50,7 +50,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     deselected = [item for item in items if _skipped_on_postgresql(item)]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
-        items[:] = [item for item in items if not _skipped_on_postgresql(item)]
+        dropped = set(deselected)
+        items[:] = [item for item in items if item not in dropped]
     items.sort(key=lambda item: item.get_closest_marker("scale") is not None)
 
 

@@ -8,6 +8,7 @@ from redis.asyncio import Redis
 from reflex.utils.token_manager import RedisTokenManager
 
 from postboard import names
+from postboard.live.channels import Viewer
 from postboard.live.seen import RedisSeen
 from postboard.users.models import Role
 from postboard.web.gate import Gate
@@ -30,14 +31,20 @@ def _backend(redis: Redis, sessions: Sessions) -> tuple[Gate, MemoryRooms]:
     return Gate(rooms, read=sessions.read, clock=lambda: 100.0, seen=RedisSeen(redis)), rooms
 
 
-async def test_a_tab_whose_backend_died_is_told_on_another_backend_what_it_missed(redis: Redis) -> None:
+async def _tab_on_backend_one(redis: Redis) -> tuple[Gate, Gate, MemoryRooms, Viewer]:
+    """Two backends that have both seen post 10, and a member's tab "tab-1" admitted on the first."""
     sessions = Sessions()
     viewer = sessions.add("t", 7, Role.MEMBER)
     one, _ = _backend(redis, sessions)
-    two, _ = _backend(redis, sessions)
+    two, rooms = _backend(redis, sessions)
     for gate in (one, two):
         gate.note_post(10)
     await one.admit("s1", token="t", viewer=viewer, client="tab-1")
+    return one, two, rooms, viewer
+
+
+async def test_a_tab_whose_backend_died_is_told_on_another_backend_what_it_missed(redis: Redis) -> None:
+    one, two, _, viewer = await _tab_on_backend_one(redis)
     for gate in (one, two):
         gate.note_post(11)
     await one.recheck()
@@ -67,13 +74,7 @@ async def test_reflex_gives_a_killed_backends_tab_a_new_client_token_on_the_othe
 
 
 async def test_a_tab_back_on_another_backend_under_a_new_client_token_is_told_what_it_missed(redis: Redis) -> None:
-    sessions = Sessions()
-    viewer = sessions.add("t", 7, Role.MEMBER)
-    one, _ = _backend(redis, sessions)
-    two, rooms = _backend(redis, sessions)
-    for gate in (one, two):
-        gate.note_post(10)
-    await one.admit("s1", token="t", viewer=viewer, client="tab-1")
+    one, two, rooms, viewer = await _tab_on_backend_one(redis)
     await one.recheck()
     # Backend one dies; post 11 goes out; the tab's socket comes to backend two with "tab-1",
     # which Reflex links as "tab-2".

@@ -1,5 +1,7 @@
 """Database engine and sessions (SQLite by default, PostgreSQL by URL)."""
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -29,6 +31,43 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+# SQLite's own busy handler sleeps 1, 2, 5, 10, 15, 20, 25… ms between tries, so a writer that
+# finds the lock taken waits 20-55 ms even when it frees at once, and one that keeps missing
+# it loses to writers that come back often (a fan-out's batches). Postboard takes the write
+# lock itself instead, trying again every half millisecond.
+WRITE_LOCK_POLL = 0.0005
+WRITE_LOCK_TIMEOUT = 30.0
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+def _take_write_lock(dbapi_conn: Any, *, poll: float = WRITE_LOCK_POLL, timeout: float = WRITE_LOCK_TIMEOUT) -> bool:
+    """Open an IMMEDIATE transaction, trying every `poll` s up to `timeout` s; False if it stayed locked."""
+    cur = dbapi_conn.cursor()
+    deadline = time.monotonic() + timeout
+    try:
+        cur.execute("PRAGMA busy_timeout=0")
+        while True:
+            try:
+                cur.execute("BEGIN IMMEDIATE")
+                return True
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() >= deadline:
+                    return False
+                time.sleep(poll)
+    finally:
+        cur.execute(f"PRAGMA busy_timeout={int(WRITE_LOCK_TIMEOUT * 1000)}")
+        cur.close()
+
+
+def _before_write(conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
+    # The first write of a transaction: where pysqlite would issue its deferred BEGIN and
+    # leave the wait to SQLite's busy handler. If the lock stays taken (a writer outside
+    # Postboard), that BEGIN still comes, with the busy timeout.
+    dbapi_conn = cursor.connection
+    if not dbapi_conn.in_transaction and statement.lstrip()[:7].upper().startswith(_WRITES):
+        _take_write_lock(dbapi_conn)
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine for a database URL with the pragmas Postboard relies on."""
     if url.startswith("sqlite"):
@@ -41,6 +80,7 @@ def make_engine(url: str) -> Engine:
             url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=40, max_overflow=10
         )
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "before_cursor_execute", _before_write)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 

@@ -104,6 +104,11 @@ def seen_key(client: str) -> str:
     return f"{KEY_PREFIX}:seen:{client}"
 
 
+def seen_process_key(process: str) -> str:
+    """Return the key holding the newest live post a backend process recorded (its tabs read it while connected)."""
+    return f"{KEY_PREFIX}:seen-process:{process}"
+
+
 def process_id() -> str:
     """Return this process's name in the monitor's keys (a worker or a backend): host:pid."""
     return f"{socket.gethostname()}:{os.getpid()}"

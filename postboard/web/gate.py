@@ -7,14 +7,17 @@ no longer receive at once, and is told (`changed`) so the page can follow.
 
 The gate also records the newest live post each connected tab was there for (`live.seen`,
 in Redis so any backend can read it), so a tab whose socket dropped and came back (same
-browser tab, new socket, maybe on another backend) can be told what it missed. It is exact
-for a closed socket to within the one-second re-check; a silent network cut is noticed at
-the next ping (REFLEX_SOCKET_INTERVAL), so posts sent just before such a cut can count as seen.
+browser tab, new socket, maybe on another backend) can be told what it missed: one write
+per re-check for the whole process, and one per tab that came or left (not one per tab
+per post). It is exact for a closed socket to within the one-second re-check; a silent
+network cut is noticed at the next ping (REFLEX_SOCKET_INTERVAL), so posts sent just
+before such a cut can count as seen.
 """
 
 import asyncio
 import logging
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -63,6 +66,7 @@ class Gate:
         read: SessionReader = read_sessions,
         clock: Callable[[], float] = time.time,
         seen: SeenStore | None = None,
+        process: str | None = None,
     ) -> None:
         self.rooms = rooms
         self.tabs: dict[str, Tab] = {}
@@ -71,10 +75,14 @@ class Gate:
         # Sent to a tab whose access changed (set at startup to the root state's handler).
         self.changed: StateUpdate = state_update()
         # The newest post announced live; per browser tab (client token) the newest it was there for
-        # (set at startup to the Redis store shared by every backend), and what this process last wrote there.
+        # (set at startup to the Redis store shared by every backend). Its connected tabs name this
+        # process there (a name of this run only: a restart must not speak for the dead run's tabs),
+        # and read the newest post it recorded last.
         self.newest_post = 0
         self.seen: SeenStore = seen or MemorySeen()
-        self._written: dict[str, int] = {}
+        self.process = process or f"{names.process_id()}:{uuid.uuid4().hex[:12]}"
+        self._recorded = 0
+        self._linked: set[str] = set()
         self._returning: dict[str, int] = {}
 
     async def admit(self, sid: str, *, token: str, viewer: Viewer | None, client: str = "") -> None:
@@ -113,20 +121,24 @@ class Gate:
         except OUTAGES as exc:
             log.warning("newest post seen by a tab not read (%s): it is not told what it missed", exc)
             return
-        self._written[client] = self.newest_post
+        # The next re-check links it to this process (its record holds the newest post till then).
+        self._linked.discard(client)
         if before is not None:
             self._returning[sid] = before
 
     async def _record_seen(self) -> None:
-        # Only what changed since this process last wrote it: one round trip per re-check at most.
-        here = {t.client: self.newest_post for s, t in self.tabs.items() if t.client and self.rooms.answering(s)}
-        changed = {c: post for c, post in here.items() if self._written.get(c) != post}
+        # One round trip: this process's newest post, the tabs that came (they now read it), and
+        # those that left or stopped answering, frozen at what this process recorded before.
+        here = {t.client for s, t in self.tabs.items() if t.client and self.rooms.answering(s)}
+        joined, left = here - self._linked, self._linked - here
         try:
-            await self.seen.put(changed)
+            await self.seen.record(
+                self.process, self.newest_post, joined=joined, left=dict.fromkeys(left, self._recorded)
+            )
         except OUTAGES as exc:
-            log.warning("newest post seen by %s tab(s) not recorded (%s)", len(changed), exc)
+            log.warning("newest post seen by %s tab(s) not recorded (%s)", len(here), exc)
             return
-        self._written = here
+        self._linked, self._recorded = here, self.newest_post
 
     async def enter(self, sid: str, channel: str, *, post_author: int | None = None) -> bool:
         """Put an admitted tab into one of its page's channels, if its viewer may receive it."""

@@ -13,6 +13,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, WebSocket, expect
@@ -23,6 +24,7 @@ from postboard.dev.prod import start_prod
 from postboard.dev.proxy import find_nginx
 from postboard.dev.runner import Stack
 from postboard.dev.services import free_port
+from postboard.live.seen import LINKED
 from postboard.settings import Settings
 from tests.app_logs import LogWatch
 from tests.e2e.app import PASSWORD, expect_unread
@@ -70,6 +72,14 @@ class Prod:
         """The id of the newest post."""
         with sqlite3.connect(self.db) as conn:
             return int(conn.execute("SELECT coalesce(max(id), 0) FROM post").fetchone()[0])
+
+    def seen(self, client: str) -> int | None:
+        """The newest post a browser tab was there for, as the other backend would read it (`live.seen`)."""
+        found = cast(bytes | None, self.redis.get(names.seen_key(client)))
+        if found is not None and found.startswith(LINKED.encode()):
+            # Still connected: its record names its process, which records its own newest post.
+            found = cast(bytes | None, self.redis.get(names.seen_process_key(found[len(LINKED) :].decode())))
+        return None if found is None else int(found)
 
     def process_of(self, user_id: int) -> str | None:
         """The live backend worker process (host:pid) whose presence lists this user, if exactly one does."""
@@ -299,7 +309,7 @@ def test_a_killed_backends_tabs_reconnect_to_the_other_and_recover_what_they_mis
     for tab in moved:
         # Recorded in Redis by the backend they are on, so the other backend can read it.
         assert wait_until(
-            lambda t=tab: prod.redis.get(names.seen_key(t.client_token())) == str(newest).encode(),  # type: ignore[misc]
+            lambda t=tab: prod.seen(t.client_token()) == newest,  # type: ignore[misc]
             within=15,
         ), tab.email
         # Offline until the posts below are out, so they are missed for certain rather than maybe received live.

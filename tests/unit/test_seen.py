@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from reflex.utils.token_manager import RedisTokenManager
 
 from postboard import names
@@ -89,17 +90,42 @@ async def test_a_tab_back_on_another_backend_under_a_new_client_token_is_told_wh
     assert two.missed_since("s3") == 11
 
 
-async def test_a_tab_never_seen_is_no_return_and_rechecks_write_only_what_changed(redis: Redis) -> None:
+async def test_a_tab_never_seen_is_no_return_and_a_post_costs_one_write_per_process(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sessions = Sessions()
-    viewer = sessions.add("t", 7, Role.MEMBER)
-    gate, _ = _backend(redis, sessions)
+    viewers = [sessions.add(f"t{n}", n, Role.MEMBER) for n in range(3)]
+    gate, rooms = _backend(redis, sessions)
     gate.note_post(4)
-    await gate.admit("s1", token="t", viewer=viewer, client="tab-1")
-    assert gate.missed_since("s1") is None
-    await redis.delete(names.seen_key("tab-1"))
+    for n, viewer in enumerate(viewers):
+        await gate.admit(f"s{n}", token=f"t{n}", viewer=viewer, client=f"tab-{n}")
+    assert gate.missed_since("s0") is None
     await gate.recheck()
-    assert await redis.get(names.seen_key("tab-1")) is None  # unchanged since written: no write
+    # Connected tabs name the process; a post is then one write, whatever the number of tabs.
+    assert await redis.get(names.seen_key("tab-0")) == f"@{gate.process}"
     gate.note_post(5)
+    sent = _count_pipelined(monkeypatch)
+    await gate.recheck()
+    assert sent == [1]  # the process's own record
+    assert [await RedisSeen(redis).get(f"tab-{n}") for n in range(3)] == [5, 5, 5]
+    assert 0 < await redis.ttl(names.seen_process_key(gate.process)) <= 7 * 24 * 3600
+    # A tab that leaves is frozen at what the process had recorded; the others move on.
+    rooms.gone.add("s1")
+    gate.note_post(6)
     await gate.recheck()
     assert await redis.get(names.seen_key("tab-1")) == "5"
+    assert [await RedisSeen(redis).get(f"tab-{n}") for n in range(3)] == [6, 5, 6]
     assert 0 < await redis.ttl(names.seen_key("tab-1")) <= 7 * 24 * 3600
+
+
+def _count_pipelined(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Commands per pipeline sent from now on."""
+    sent: list[int] = []
+    execute = Pipeline.execute
+
+    async def counted(self: Pipeline, raise_on_error: bool = True) -> list[object]:
+        sent.append(len(self.command_stack))
+        return await execute(self, raise_on_error)
+
+    monkeypatch.setattr(Pipeline, "execute", counted)
+    return sent

@@ -14,6 +14,7 @@ from postboard.posts.service import latest_posts, posts_by_ids
 from postboard.settings import get_settings
 from postboard.web import deps, routes
 from postboard.web.api import create_api
+from postboard.web.collector import Collector
 from postboard.web.components.bell_state import BellState
 from postboard.web.dashboard_hub import DashboardHub
 from postboard.web.gate import gate
@@ -111,7 +112,8 @@ async def realtime(app: rx.App) -> None:
     )
     store = deps.job_store()
     dashboard = DashboardHub(rooms, gate, Presence(store.redis), store, state=DashboardState.get_full_name())
-    await asyncio.gather(live.run(), monitor.run(), gate.run(), dashboard.run())
+    collector = Collector(quiet=rooms.quiet)
+    await asyncio.gather(live.run(), monitor.run(), gate.run(), dashboard.run(), collector.run())
 
 
 app.register_lifespan_task(realtime)

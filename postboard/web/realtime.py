@@ -5,6 +5,7 @@ Page states and the hubs use it; it imports no page state. Room names come from
 by `state_update`, pinned by a test to the Reflex version in pyproject.toml.
 """
 
+import asyncio
 import gc
 import time
 import urllib.parse
@@ -94,8 +95,11 @@ class Rooms:
     def __init__(self) -> None:
         self.sio: AsyncServer | None = None
         self.namespace = "/_event"
-        # Emits in progress: the collector is back on only when the last overlapping one ends.
+        # Emits in progress: the collector is back on only when the last overlapping one ends;
+        # `quiet` is set while there is none (the collector's full pass waits for it).
         self._bursts = 0
+        self.quiet = asyncio.Event()
+        self.quiet.set()
 
     def attach(self, sio: AsyncServer | None, namespace: str) -> None:
         """Use the app's socket server (at startup), with its rooms indexed per tab."""
@@ -177,6 +181,7 @@ class Rooms:
         # A full collection in the middle of a 1,000-socket fan-out costs 170-270 ms
         # and frees nothing: keep the collector out of the burst.
         self._bursts += 1
+        self.quiet.clear()
         gc.disable()
         try:
             await self.sio.emit("event", update, room=room, namespace=self.namespace)
@@ -184,6 +189,7 @@ class Rooms:
             self._bursts -= 1
             if self._bursts == 0:
                 gc.enable()
+                self.quiet.set()
 
 
 rooms = Rooms()

@@ -1,5 +1,6 @@
 """The one hand-built Reflex update matches what Reflex itself sends, on the pinned Reflex version."""
 
+import gc
 import re
 import tomllib
 from importlib.metadata import version
@@ -104,3 +105,18 @@ async def test_the_indexed_manager_answers_and_holds_what_socketios_own_does() -
     assert "tab1" in ours
     assert "'all'" in ours
     assert ours == stock
+
+
+async def test_an_emit_keeps_the_collector_out_and_the_rooms_unquiet_until_it_ends() -> None:
+    seen: list[tuple[bool, bool]] = []
+
+    class Server:
+        async def emit(self, *_args: object, **_kwargs: object) -> None:
+            seen.append((gc.isenabled(), rooms.quiet.is_set()))
+
+    rooms = Rooms()
+    rooms.sio = Server()  # type: ignore[assignment]
+    await rooms.emit("signed-in", state_update())
+    assert seen == [(False, False)]
+    assert gc.isenabled()
+    assert rooms.quiet.is_set()

@@ -43,3 +43,15 @@ class AuthSession(SQLModel, table=True):
     user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime
+
+
+class AccessEpoch(SQLModel, table=True):
+    """One counter, raised in the transaction of every sign-out and role change.
+
+    Whoever keeps sessions in memory (the socket gate) re-reads them when it moved.
+    """
+
+    __tablename__ = "access_epoch"
+
+    id: int = Field(default=1, primary_key=True)
+    value: int = 0

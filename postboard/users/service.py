@@ -3,16 +3,18 @@
 import hashlib
 import secrets
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, insert
+from sqlalchemy import func, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from postboard.clock import utcnow
+from postboard.db import insert_new
 from postboard.errors import ValidationFailed
-from postboard.users.models import AuthSession, Role, User
+from postboard.users.models import AccessEpoch, AuthSession, Role, User
 from postboard.users.passwords import hash_password, verify_password
 
 MIN_PASSWORD = 8
@@ -117,22 +119,53 @@ def user_for_token(session: Session, *, token: str) -> User | None:
     return row
 
 
+class LiveSession(NamedTuple):
+    """A live session as the gate keeps it: whose, with what role, until when."""
+
+    user_id: int
+    role: Role
+    expires_at: datetime
+
+
 def live_sessions(session: Session, *, token_hashes: Sequence[str]) -> dict[str, tuple[int, Role]]:
     """Return, for each of these session token hashes still live, its user's id and role (a query per 5,000)."""
-    found: dict[str, tuple[int, Role]] = {}
+    return {h: (s.user_id, s.role) for h, s in live_sessions_until(session, token_hashes=token_hashes).items()}
+
+
+def live_sessions_until(session: Session, *, token_hashes: Sequence[str]) -> dict[str, LiveSession]:
+    """Return, for each of these session token hashes still live, its user, role and expiry (a query per 5,000)."""
+    found: dict[str, LiveSession] = {}
     now = utcnow()
     # One IN list per chunk: a statement binds at most 65,535 values on PostgreSQL (SQLite: 32,766 by default).
     for start in range(0, len(token_hashes), SESSIONS_PER_QUERY):
         rows = session.exec(
-            select(AuthSession.token_hash, User.id, User.role)
+            select(AuthSession.token_hash, User.id, User.role, AuthSession.expires_at)
             .join(User, col(AuthSession.user_id) == col(User.id))
             .where(
                 col(AuthSession.token_hash).in_(token_hashes[start : start + SESSIONS_PER_QUERY]),
                 AuthSession.expires_at > now,
             )
         ).all()
-        found.update((token, (user_id or 0, Role(role))) for token, user_id, role in rows)
+        found.update((token, LiveSession(user_id or 0, Role(role), until)) for token, user_id, role, until in rows)
     return found
+
+
+def access_epoch(session: Session) -> int:
+    """Return the access epoch: it moves with every sign-out and role change."""
+    return session.exec(select(AccessEpoch.value).where(AccessEpoch.id == 1)).first() or 0
+
+
+def raise_access_epoch(session: Session) -> None:
+    """Move the access epoch, in the caller's transaction (the caller commits)."""
+    moved = session.execute(
+        update(AccessEpoch)
+        .where(col(AccessEpoch.id) == 1)
+        .values(value=AccessEpoch.value + 1)
+        .execution_options(synchronize_session=False, preserve_rowcount=True)
+    )
+    if not getattr(moved, "rowcount", 0):
+        # A database made without the migration's row (`create_all`).
+        session.execute(insert_new(session, AccessEpoch).values(id=1, value=1))
 
 
 def end_session(session: Session, *, token: str) -> None:
@@ -140,6 +173,7 @@ def end_session(session: Session, *, token: str) -> None:
     row = session.exec(select(AuthSession).where(AuthSession.token_hash == token_hash(token))).first()
     if row is not None:
         session.delete(row)
+        raise_access_epoch(session)
         session.commit()
 
 
@@ -168,6 +202,7 @@ def set_role(session: Session, *, user_id: int, role: Role) -> User:
             raise ValidationFailed({"role": "The last admin cannot be demoted"})
     user.role = role
     session.add(user)
+    raise_access_epoch(session)
     session.commit()
     session.refresh(user)
     return user

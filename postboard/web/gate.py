@@ -1,7 +1,8 @@
 """The socket gate: which channels each tab of this process is in, by `live.channels`, re-checked every second.
 
 A page load admits the tab (its session channels, no page channels); the page then asks
-to enter its own. Every second the gate re-reads every tab's session in one query: a tab
+to enter its own. Every second the gate re-checks every tab's session (`users.access`: from
+the database when a sign-out or role change moved the access epoch, else from memory): a tab
 whose user was signed out, whose session expired or whose role changed leaves what it may
 no longer receive at once, and is told (`changed`) so the page can follow.
 
@@ -28,8 +29,9 @@ from postboard.db import session_scope
 from postboard.errors import OUTAGES
 from postboard.live.channels import Viewer, may_receive, session_channels
 from postboard.live.seen import MemorySeen, SeenStore
+from postboard.users.access import SessionCache
 from postboard.users.models import Role
-from postboard.users.service import live_sessions, token_hash
+from postboard.users.service import token_hash
 from postboard.web.realtime import Rooms, rooms, state_update
 
 log = logging.getLogger(__name__)
@@ -37,10 +39,8 @@ log = logging.getLogger(__name__)
 SessionReader = Callable[[Sequence[str]], dict[str, tuple[int, Role]]]
 
 
-def read_sessions(hashes: Sequence[str]) -> dict[str, tuple[int, Role]]:
-    """Read the live sessions among these token hashes from the database."""
-    with session_scope() as session:
-        return live_sessions(session, token_hashes=hashes)
+# The live sessions among these token hashes, from the database when access may have changed.
+read_sessions: SessionReader = SessionCache(session_scope)
 
 
 @dataclass

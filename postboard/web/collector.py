@@ -18,7 +18,7 @@ import time
 
 log = logging.getLogger(__name__)
 
-FREEZE_SECONDS = 10.0
+FREEZE_SECONDS = 1.0
 THAW_SECONDS = 900.0
 
 
@@ -44,18 +44,19 @@ class Collector:
         self.freeze_every = freeze_every
         self.thaw_every = thaw_every
 
-    def freeze(self) -> int:
-        """Collect the young generations, then freeze what is left; return how many objects are frozen."""
+    def freeze(self) -> None:
+        """Collect the young generations, then freeze what is left."""
+        # Not gc.get_freeze_count() here: it walks every frozen object (80 ms at 5,000 tabs).
         gc.collect(1)
         gc.freeze()
-        return gc.get_freeze_count()
 
     def thaw(self) -> int:
         """Unfreeze everything, collect it all, freeze again; return how many objects the pass freed."""
         started = time.perf_counter()
         gc.unfreeze()
         freed = gc.collect()
-        frozen = self.freeze()
+        self.freeze()
+        frozen = gc.get_freeze_count()
         log.info(
             "full garbage collection: %s objects freed, %s kept, %.0f ms",
             freed,

@@ -94,7 +94,7 @@ async def realtime(app: rx.App) -> None:
     )
     if not settings.live_enabled:
         log.info("live push is off (LIVE_ENABLED=false): nothing is pushed to tabs; pages show new data on reload")
-        await monitor.run()
+        await asyncio.gather(monitor.run(), gate.prune_forever())
         return
     gate.changed = state_update(events=[AppState.access_changed])
     # Shared by every backend: a tab whose socket comes back on another one is still told what it missed.

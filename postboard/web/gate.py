@@ -163,11 +163,24 @@ class Gate:
             online[user] = min(online.get(user, tab.since), tab.since)
         return online
 
-    async def recheck(self) -> int:
-        """Re-read every tab's session; move the tabs whose access changed. Return how many moved."""
+    def prune(self) -> None:
+        """Forget the tabs whose socket has closed."""
         for sid in [s for s in self.tabs if not self.rooms.connected(s)]:
             del self.tabs[sid]
             self._returning.pop(sid, None)
+
+    async def prune_forever(self, interval: float = 1.0) -> None:
+        """With live push off: no channels to re-check, but closed tabs still leave (who is online reads them)."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                self.prune()
+            except Exception:
+                log.exception("closed tabs not forgotten")
+
+    async def recheck(self) -> int:
+        """Re-read every tab's session; move the tabs whose access changed. Return how many moved."""
+        self.prune()
         await self._record_seen()
         if not self.tabs:
             return 0

@@ -1,5 +1,6 @@
 """The socket gate: tabs join only what they may, and leave it within one re-check when access changes."""
 
+import asyncio
 from collections.abc import Sequence
 
 from postboard import names
@@ -165,3 +166,18 @@ async def test_a_tab_admitted_while_the_sessions_are_read_is_not_taken_for_signe
     await gate.admit("early", token="e", viewer=sessions.add("e", 8, Role.MEMBER))
     assert await gate.recheck() == 0
     assert set(gate.tabs) == {"early", "late"}
+
+
+async def test_with_live_push_off_closed_tabs_are_still_forgotten() -> None:
+    gate, rooms, sessions = _gate()
+    await gate.admit("a", token="t", viewer=sessions.add("t", 7, Role.MEMBER))
+    await gate.admit("b", token="u", viewer=sessions.add("u", 8, Role.MEMBER))
+    rooms.gone.add("a")
+    task = asyncio.create_task(gate.prune_forever(interval=0.001))
+    for _ in range(1000):
+        if "a" not in gate.tabs:
+            break
+        await asyncio.sleep(0.001)
+    task.cancel()
+    assert set(gate.tabs) == {"b"}
+    assert sessions.reads == 0  # nothing re-checked: no channels to leave

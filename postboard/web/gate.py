@@ -149,6 +149,13 @@ class Gate:
         await self.rooms.join(sid, channel)
         return True
 
+    async def leave(self, sid: str, channel: str) -> None:
+        """Take a tab out of one of its page's channels (a panel that closed)."""
+        tab = self.tabs.get(sid)
+        if tab is not None and channel in tab.page:
+            del tab.page[channel]
+            await self.rooms.leave(sid, channel, keep=tab.page)
+
     async def drop(self, sid: str) -> None:
         """Sign-out or a dead session: the tab leaves every channel."""
         self.tabs.pop(sid, None)

@@ -88,6 +88,10 @@ class AppState(rx.State):
         """Have this page told when rows of `kind` change (its state's `names.watch_room`)."""
         return await self._enter(names.watch_room(kind, self.get_name()))
 
+    async def _unwatch(self, kind: str) -> None:
+        """Stop telling this state when rows of `kind` change."""
+        await gate.leave(self.router.session.session_id, names.watch_room(kind, self.get_name()))
+
     @event
     async def access_changed(self) -> Any:
         """The gate saw this tab's session end or its role change: follow it without a reload."""

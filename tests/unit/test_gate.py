@@ -181,3 +181,16 @@ async def test_with_live_push_off_closed_tabs_are_still_forgotten() -> None:
     task.cancel()
     assert set(gate.tabs) == {"b"}
     assert sessions.reads == 0  # nothing re-checked: no channels to leave
+
+
+async def test_a_closed_panel_leaves_its_watch_channel_and_keeps_the_pages() -> None:
+    gate, rooms, sessions = _gate()
+    await gate.admit("m", token="tm", viewer=sessions.add("tm", 3, Role.MEMBER))
+    bell, feed = names.watch_room("posts", "bell_state"), names.watch_room("posts", "feed_state")
+    assert await gate.enter("m", bell)
+    assert await gate.enter("m", feed)
+    await gate.leave("m", bell)
+    assert set(rooms.rooms_of("m")) == {names.SIGNED_IN_ROOM, "user.3", feed}
+    assert set(gate.tabs["m"].page) == {feed}
+    await gate.leave("m", bell)  # already out: nothing happens
+    assert set(rooms.rooms_of("m")) == {names.SIGNED_IN_ROOM, "user.3", feed}

@@ -56,9 +56,10 @@ class BellState(AppState):
             self._read()
 
     @event
-    def close_panel(self) -> None:
-        """The panel closed: stop re-reading it."""
+    async def close_panel(self) -> None:
+        """The panel closed: stop re-reading it, and stop being told of edited posts."""
         self.opened = False
+        await self._unwatch("posts")
 
     @event
     def reload(self) -> None:

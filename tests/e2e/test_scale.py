@@ -95,11 +95,13 @@ class Prod:
 
 
 def _alive(process: str) -> bool:
+    # A SIGKILLed Granian worker can linger as a zombie (nobody reaps it in a container), which
+    # kill(pid, 0) still finds: read its state instead.
     try:
-        os.kill(int(process.rsplit(":", 1)[1]), 0)
-    except ProcessLookupError:
+        stat = Path(f"/proc/{process.rsplit(':', 1)[1]}/stat").read_text()
+    except FileNotFoundError:
         return False
-    return True
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
 
 
 @dataclass

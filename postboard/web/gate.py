@@ -43,7 +43,7 @@ SessionReader = Callable[[Sequence[str]], dict[str, tuple[int, Role]]]
 read_sessions: SessionReader = SessionCache(session_scope)
 
 
-@dataclass
+@dataclass(slots=True)
 class Tab:
     """One signed-in tab: its session, who it is, since when, and the page channels it entered."""
 

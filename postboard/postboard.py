@@ -112,8 +112,10 @@ async def realtime(app: rx.App) -> None:
     )
     store = deps.job_store()
     dashboard = DashboardHub(rooms, gate, Presence(store.redis), store, state=DashboardState.get_full_name())
-    collector = Collector(quiet=rooms.quiet)
-    await asyncio.gather(live.run(), monitor.run(), gate.run(), dashboard.run(), collector.run())
+    loops = [live.run(), monitor.run(), gate.run(), dashboard.run()]
+    if settings.gc_freeze:
+        loops.append(Collector(quiet=rooms.quiet).run())
+    await asyncio.gather(*loops)
 
 
 app.register_lifespan_task(realtime)

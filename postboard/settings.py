@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     monitor_interval: float = Field(default=1.0, gt=0)
     # Whether members see who is online on the dashboard (false: only the count; admins still see the list).
     presence_listing: bool = True
+    # Whether each backend freezes its long-lived objects out of the garbage collector (`web.collector`):
+    # fan-out p99 without full passes, for up to 5 min of cyclic garbage held (false: Python's own GC).
+    gc_freeze: bool = True
 
     # Production mode (`postboard serve`): backend processes behind nginx, Granian workers in each,
     # the first backend's port (the others follow it), nginx's port, and the origins the socket accepts.

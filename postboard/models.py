@@ -6,9 +6,10 @@ from postboard.notifications.models import Notification
 from postboard.outbox.models import OutboxEvent
 from postboard.posts.models import Post
 from postboard.tokens.models import ApiToken
-from postboard.users.models import AuthSession, User
+from postboard.users.models import AccountToken, AuthSession, User
 
 __all__ = [
+    "AccountToken",
     "ApiToken",
     "AuthSession",
     "Delivery",

@@ -31,6 +31,8 @@ class User(UserBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     password_hash: str = Field(max_length=255)
     created_at: datetime = Field(default_factory=utcnow)
+    # None until the person opens the confirmation link; until then only critical mail reaches them.
+    email_verified_at: datetime | None = None
 
 
 class AuthSession(SQLModel, table=True):
@@ -43,6 +45,31 @@ class AuthSession(SQLModel, table=True):
     user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime
+    # What the settings page lists: the browser and address that signed in, and when it was last used.
+    user_agent: str = Field(default="", max_length=255)
+    client_address: str = Field(default="", max_length=64)
+    last_seen_at: datetime | None = None
+
+
+class TokenPurpose(StrEnum):
+    """What a single-use account link does."""
+
+    RESET = "reset"
+    VERIFY = "verify"
+
+
+class AccountToken(SQLModel, table=True):
+    """A single-use, expiring link sent by email (password reset, email confirmation); only its hash is kept."""
+
+    __tablename__ = "account_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    purpose: TokenPurpose = Field(sa_type=String(16))
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    used_at: datetime | None = None
 
 
 class AccessEpoch(SQLModel, table=True):
